@@ -1,0 +1,55 @@
+"""Packaging for ttszoo.
+
+The experiment files in the top-level ``gin/`` folder are shipped inside the wheel as the
+``ttszoo.gin`` package data, so ``ttszoo.gin_search_paths()`` finds them after a
+non-editable ``pip install .`` as well as in a source checkout.
+"""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+
+def _version():
+    namespace = {}
+    exec((HERE / "ttszoo" / "version.py").read_text(), namespace)
+    return namespace["__version__"]
+
+
+setup(
+    name="ttszoo",
+    version=_version(),
+    description="A TensorFlow / Keras 3 text-to-speech model zoo: DCTTS, Transformer TTS with "
+    "stepwise monotonic attention, WaveNet (mixture of logistics) and WaveGrad.",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["ttszoo", "ttszoo.*"]) + ["ttszoo.gin"],
+    package_dir={"ttszoo.gin": "gin"},
+    package_data={"ttszoo.gin": ["*.gin", "**/*.gin"]},
+    install_requires=[
+        "tensorflow>=2.18",
+        "keras>=3",
+        "tensorflow-probability[tf]>=0.25",
+        "librosa>=0.10",
+        "soundfile>=0.12",
+        "gin-config>=0.5",
+        "absl-py>=1.0",
+        "numpy>=1.24",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "demo": ["espeakng-loader>=0.2"],
+        "plots": ["matplotlib>=3.6"],
+        "dev": ["pytest>=7", "ruff>=0.5", "espeakng-loader>=0.2", "matplotlib>=3.6", "build"],
+    },
+    entry_points={"console_scripts": ["ttszoo=ttszoo.cli:run"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Multimedia :: Sound/Audio :: Speech",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)

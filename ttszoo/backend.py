@@ -1,0 +1,42 @@
+"""Makes sure Keras runs on TensorFlow before anything imports it.
+
+ttszoo is TensorFlow-only: its layers use ``tf.signal``, TensorFlow Probability and
+XLA-compiled ``tf.function`` steps. Keras 3 picks its backend from ``KERAS_BACKEND`` (or
+``~/.keras/keras.json``) the first time it is imported, so this module must run first.
+"""
+
+import os
+
+_VARIABLE = "KERAS_BACKEND"
+
+
+class BackendError(RuntimeError):
+    """Raised when Keras is forced onto a backend other than TensorFlow."""
+
+
+def ensure_tensorflow_backend():
+    """Selects the TensorFlow Keras backend, or raises if another one is forced.
+
+    Sets ``KERAS_BACKEND=tensorflow`` when it is unset. Raises ``BackendError`` when the
+    variable names another backend, or when Keras was already imported with another one.
+    Refuses ``TF_USE_LEGACY_KERAS``, which would swap Keras 3 for Keras 2.
+    """
+    requested = os.environ.setdefault(_VARIABLE, "tensorflow")
+    if requested != "tensorflow":
+        raise BackendError(
+            f"ttszoo needs the TensorFlow Keras backend, but {_VARIABLE}={requested!r}. "
+            f"Unset {_VARIABLE} or set it to 'tensorflow' before importing ttszoo."
+        )
+    if os.environ.get("TF_USE_LEGACY_KERAS", "0").lower() in ("1", "true", "yes"):
+        raise BackendError(
+            "ttszoo needs Keras 3, but TF_USE_LEGACY_KERAS is set, which makes TensorFlow use "
+            "Keras 2 (tf_keras). Unset TF_USE_LEGACY_KERAS."
+        )
+    import keras
+
+    active = keras.backend.backend()
+    if active != "tensorflow":
+        raise BackendError(
+            f"Keras was already imported with the {active!r} backend (from ~/.keras/keras.json "
+            f"or an earlier import). Set {_VARIABLE}=tensorflow before anything imports keras."
+        )
