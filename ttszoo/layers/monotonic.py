@@ -35,7 +35,8 @@ RAFFEL_MODES = ("recursive", "parallel", "hard")
 LOG_ZERO = -1e9
 
 
-def _check_choice(name, value, choices):
+def check_choice(name, value, choices):
+    """Raises ValueError unless ``value`` is one of ``choices``."""
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}.")
 
@@ -64,7 +65,7 @@ def _default_initial_alignment(batch, num_keys):
 
 def _prepare(stay_logits, initial_alignment, key_lengths, end_of_memory):
     """Validates the arguments and returns float32 tensors and the [B, N] end-of-memory masks."""
-    _check_choice("end_of_memory", end_of_memory, END_OF_MEMORY_RULES)
+    check_choice("end_of_memory", end_of_memory, END_OF_MEMORY_RULES)
     stay_logits = tf.convert_to_tensor(stay_logits)
     if stay_logits.shape.rank != 3:
         raise ValueError(
@@ -122,7 +123,7 @@ def stepwise_monotonic_alignment(
     Returns:
       [B, T, N] float32 alignment ``alpha[i]`` after each step ``i``; zero at padded entries.
     """
-    _check_choice("space", space, SPACES)
+    check_choice("space", space, SPACES)
     stay_logits, initial_alignment, last_or_after, valid = _prepare(
         stay_logits, initial_alignment, key_lengths, end_of_memory
     )
@@ -224,7 +225,7 @@ def raffel_monotonic_attention(p_choose, previous_attention, mode="recursive"):
       [B, N] float32 attention of this step (it may sum to less than one: the mass that passes
       every entry is lost).
     """
-    _check_choice("mode", mode, RAFFEL_MODES)
+    check_choice("mode", mode, RAFFEL_MODES)
     p_choose = tf.cast(p_choose, tf.float32)
     previous_attention = tf.cast(previous_attention, tf.float32)
     if p_choose.shape.rank != 2 or previous_attention.shape.rank != 2:

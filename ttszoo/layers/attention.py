@@ -1,0 +1,415 @@
+"""Stepwise monotonic multihead attention (SMA).
+
+He, Deng, He 2019, "Robust Sequence-to-Sequence Acoustic Modeling with Stepwise Monotonic
+Attention for Neural TTS" (arXiv 1906.00672), in the multihead form of
+keonlee9420/Stepwise_Monotonic_Multihead_Attention: scaled dot-product heads, the FastSpeech focus
+rate of every head (Ren et al. 2019, arXiv 1905.09263), a focused head, and the stepwise monotonic
+expectation computed from that head's energies.
+"""
+
+import math
+
+import keras
+import tensorflow as tf
+
+from ttszoo.layers import monotonic as monotonic_ops
+
+MASKED_ENERGY = -1e9
+
+
+def focus_rate(attention, query_valid=None):
+    """FastSpeech focus rate of each head: the mean over valid queries of the largest weight.
+
+    Args:
+      attention: [B, H, Tq, Tk] attention weights (each query row sums to one over keys).
+      query_valid: [B, Tq] bool, True for real (unpadded) queries; all True if None.
+
+    Returns:
+      [B, H] float32 in [0, 1]; 1 means every query attends to a single key.
+    """
+    attention = tf.cast(attention, tf.float32)
+    peaks = tf.reduce_max(attention, axis=-1)
+    if query_valid is None:
+        return tf.reduce_mean(peaks, axis=-1)
+    valid = tf.cast(query_valid, tf.float32)[:, tf.newaxis, :]
+    count = tf.maximum(tf.reduce_sum(valid, axis=-1), 1.0)
+    return tf.reduce_sum(peaks * valid, axis=-1) / count
+
+
+def focused_head_weights(rates, head_selection="argmax"):
+    """Which heads are focused, as weights over heads that sum to one.
+
+    Args:
+      rates: [B, H] focus rates.
+      head_selection: "argmax" picks the head with the highest rate per example; a float
+        threshold picks every head whose rate is >= threshold and averages them (the head with the
+        highest rate when none reaches it).
+
+    Returns:
+      [B, H] float32 weights, constant with respect to the rates (no gradient).
+    """
+    rates = tf.stop_gradient(tf.cast(rates, tf.float32))
+    best = tf.one_hot(tf.argmax(rates, axis=-1), tf.shape(rates)[-1], dtype=tf.float32)
+    if head_selection == "argmax":
+        return best
+    above = tf.cast(rates >= head_selection, tf.float32)
+    chosen = tf.where(tf.reduce_sum(above, axis=-1, keepdims=True) > 0, above, best)
+    return chosen / tf.reduce_sum(chosen, axis=-1, keepdims=True)
+
+
+def _check_head_selection(head_selection):
+    if head_selection == "argmax":
+        return
+    if (
+        isinstance(head_selection, bool)
+        or not isinstance(head_selection, int | float)
+        or not 0.0 <= head_selection <= 1.0
+    ):
+        raise ValueError(
+            "head_selection must be 'argmax' or a focus-rate threshold in [0, 1], "
+            f"got {head_selection!r}."
+        )
+
+
+def _check_positive_int(name, value, allow_none=False):
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}.")
+
+
+@keras.saving.register_keras_serializable(package="ttszoo")
+class StepwiseMonotonicMultiHeadAttention(keras.layers.Layer):
+    """Multihead attention whose focused head drives a stepwise monotonic alignment.
+
+    Queries are the output steps (for example decoder frames) and keys the memory (for example
+    encoder states). The layer computes, in order:
+
+    1. energies ``e[b, h, i, j] = <W_q q_i, W_k k_j>_h / sqrt(key_dim)`` and their softmax over
+       keys (padded keys get a finite energy of -1e9, so a fully padded row stays finite);
+    2. the focus rate ``F[b, h]`` of every head: mean over valid queries of ``max_j softmax``;
+    3. the focused heads (``head_selection``: the argmax head, or every head above a threshold);
+    4. when the ``monotonic`` switch is on, the stay logits ``s = mean_focused(e) + b`` with a
+       learned scalar bias ``b`` (initialised to ``score_bias_init``; the author code's
+       ``score_bias_init=3.5``), plus ``noise_std * N(0, 1)`` only when ``training``, and the
+       stepwise monotonic recursion of He et al. 2019 over the query steps
+       (``alpha[i, j] = alpha[i-1, j] p[i, j] + alpha[i-1, j-1] (1 - p[i, j-1])``,
+       ``p = sigmoid(s)``), in log space (default) or probability space, in float32. All heads
+       then read their values through this one alignment (as keonlee9420's SMA does). When the
+       switch is off, every head uses its own softmax weights (plain multihead attention) and the
+       returned alignment is the focused heads' softmax;
+    5. the heads' contexts are concatenated, projected to ``output_dim`` and passed through
+       dropout. No residual connection and no normalisation: the caller's block adds them.
+
+    End of memory (``end_of_memory``): "keep" (default) gives the last valid key a stay
+    probability of one, so alignments always sum to one; "leak" follows the author code, where
+    the mass moving past the last key is lost. Differences from keonlee9420's module: the stay
+    logit is the raw energy plus a bias (theirs is the sigmoid of the softmax probability, which
+    bounds p to [0.5, 0.73] without noise); the recursion runs over the queries, so for their use
+    (text queries, mel keys) pass the mel frames as queries; the returned alignment is the one
+    used, after the monotonic step.
+
+    The ``monotonic`` switch is a non-trainable boolean variable read through ``tf.cond``: a
+    callback (``ttszoo.layers.MonotonicAttentionSwitch``) can turn it on mid-training without a
+    retrace, and it is saved with the weights.
+
+    Args:
+      num_heads: number of heads H.
+      key_dim: size of each query/key head.
+      value_dim: size of each value head; ``key_dim`` if None.
+      output_dim: size of the output; the query's last dimension if None.
+      dropout: dropout rate on the output.
+      noise_std: standard deviation of the pre-sigmoid Gaussian noise in training (keonlee 1.0;
+        the author code uses 2.0). 0 disables it.
+      score_bias_init: initial value of the learned stay-logit bias.
+      head_selection: "argmax" or a focus-rate threshold in [0, 1].
+      space: "log" (default) or "probability" form of the recursion.
+      end_of_memory: "keep" (default) or "leak".
+      monotonic: initial state of the monotonic switch.
+      use_bias: whether the projections have biases.
+      kernel_initializer, bias_initializer: for the projections.
+      seed: seed of the noise.
+
+    Call args:
+      query: [B, Tq, Dq] queries, one per output step.
+      key: [B, Tk, Dk] memory keys.
+      value: [B, Tk, Dv] memory values; ``key`` if None.
+      query_mask: [B, Tq] bool, True for real queries. Padded queries get zero alignment and
+        zero output and do not count in the focus rate. Filled from a Keras mask if present.
+      key_mask: [B, Tk] bool, True for real keys; padding must be at the end. ``value_mask`` is
+        used when it is None.
+      initial_alignment: [B, Tk] alignment before the first query, one-hot at key 0 if None.
+      hard: use the hard monotonic rule (stay iff the focused stay logit at the current key is
+        > 0), for inference only.
+      training: adds the noise and the dropout.
+
+    Returns:
+      A tuple ``(output, alignment, focus_rate)``: output [B, Tq, output_dim]; alignment
+      [B, Tq, Tk] float32, the monotonic alignment (switch on) or the focused heads' softmax
+      (switch off); focus_rate [B, H] float32.
+
+    For autoregressive decoding use ``project_memory`` once and ``step`` per output step.
+    """
+
+    def __init__(
+        self,
+        num_heads=4,
+        key_dim=64,
+        value_dim=None,
+        output_dim=None,
+        dropout=0.1,
+        noise_std=1.0,
+        score_bias_init=3.5,
+        head_selection="argmax",
+        space="log",
+        end_of_memory="keep",
+        monotonic=False,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        _check_positive_int("num_heads", num_heads)
+        _check_positive_int("key_dim", key_dim)
+        _check_positive_int("value_dim", value_dim, allow_none=True)
+        _check_positive_int("output_dim", output_dim, allow_none=True)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}.")
+        if noise_std < 0.0:
+            raise ValueError(f"noise_std must be >= 0, got {noise_std!r}.")
+        _check_head_selection(head_selection)
+        monotonic_ops.check_choice("space", space, monotonic_ops.SPACES)
+        monotonic_ops.check_choice(
+            "end_of_memory", end_of_memory, monotonic_ops.END_OF_MEMORY_RULES
+        )
+        self.num_heads = num_heads
+        self.key_dim = key_dim
+        self.value_dim = key_dim if value_dim is None else value_dim
+        self.output_dim = output_dim
+        self.dropout = dropout
+        self.noise_std = noise_std
+        self.score_bias_init = score_bias_init
+        self.head_selection = head_selection
+        self.space = space
+        self.end_of_memory = end_of_memory
+        self._initial_monotonic = bool(monotonic)
+        self.use_bias = use_bias
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    @property
+    def monotonic(self):
+        """Whether the stepwise monotonic expectation is on (a Python bool)."""
+        if not self.built:
+            return self._initial_monotonic
+        return bool(keras.ops.convert_to_numpy(self.monotonic_switch))
+
+    @monotonic.setter
+    def monotonic(self, value):
+        self._initial_monotonic = bool(value)
+        if self.built:
+            self.monotonic_switch.assign(bool(value))
+
+    def _dense(self, units, name):
+        return keras.layers.Dense(
+            units,
+            use_bias=self.use_bias,
+            kernel_initializer=self.kernel_initializer,
+            bias_initializer=self.bias_initializer,
+            dtype=self.dtype_policy,
+            name=name,
+        )
+
+    def build(self, query_shape, key_shape, value_shape=None):
+        value_shape = key_shape if value_shape is None else value_shape
+        for name, shape in (("query", query_shape), ("key", key_shape), ("value", value_shape)):
+            if len(shape) != 3 or shape[-1] is None:
+                raise ValueError(
+                    f"{name} must have shape [batch, time, features] with known features, "
+                    f"got {tuple(shape)}."
+                )
+        output_dim = query_shape[-1] if self.output_dim is None else self.output_dim
+        self.query_projection = self._dense(self.num_heads * self.key_dim, "query_projection")
+        self.query_projection.build(query_shape)
+        self.key_projection = self._dense(self.num_heads * self.key_dim, "key_projection")
+        self.key_projection.build(key_shape)
+        self.value_projection = self._dense(self.num_heads * self.value_dim, "value_projection")
+        self.value_projection.build(value_shape)
+        self.output_projection = self._dense(output_dim, "output_projection")
+        self.output_projection.build((None, None, self.num_heads * self.value_dim))
+        self.output_dropout = keras.layers.Dropout(
+            self.dropout, dtype=self.dtype_policy, name="output_dropout"
+        )
+        self.score_bias = self.add_weight(
+            name="score_bias",
+            shape=(),
+            initializer=keras.initializers.Constant(self.score_bias_init),
+            dtype="float32",
+        )
+        self.monotonic_switch = self.add_weight(
+            name="monotonic_switch",
+            shape=(),
+            initializer=keras.initializers.Constant(self._initial_monotonic),
+            dtype="bool",
+            trainable=False,
+        )
+
+    def _split_heads(self, projected, head_dim):
+        """[B, T, H * d] -> [B, H, T, d]."""
+        shape = tf.shape(projected)
+        split = tf.reshape(projected, [shape[0], shape[1], self.num_heads, head_dim])
+        return tf.transpose(split, [0, 2, 1, 3])
+
+    def project_memory(self, key, value=None):
+        """Projects the memory once for step-by-step decoding.
+
+        Args:
+          key: [B, Tk, Dk]; value: [B, Tk, Dv] or None for ``key``.
+
+        Returns:
+          ``(keys, values)``: [B, H, Tk, key_dim] and [B, H, Tk, value_dim].
+        """
+        value = key if value is None else value
+        keys = self._split_heads(self.key_projection(key), self.key_dim)
+        values = self._split_heads(self.value_projection(value), self.value_dim)
+        return keys, values
+
+    def call(
+        self,
+        query,
+        key,
+        value=None,
+        query_mask=None,
+        key_mask=None,
+        value_mask=None,
+        initial_alignment=None,
+        hard=False,
+        training=None,
+    ):
+        value = key if value is None else value
+        key_mask = value_mask if key_mask is None else key_mask
+        if key.shape[1] is not None and value.shape[1] is not None:
+            if key.shape[1] != value.shape[1]:
+                raise ValueError(
+                    f"key and value must have the same length, got {key.shape[1]} and "
+                    f"{value.shape[1]}."
+                )
+        queries = self._split_heads(self.query_projection(query), self.key_dim)
+        memory = self.project_memory(key, value)
+        return self._attend(
+            queries, memory, query_mask, key_mask, initial_alignment, hard, bool(training)
+        )
+
+    def step(self, query, memory, previous_alignment=None, key_mask=None, hard=False):
+        """One autoregressive decoding step (inference: no noise, no dropout).
+
+        Args:
+          query: [B, Dq] the query of this output step.
+          memory: ``project_memory(key, value)``.
+          previous_alignment: [B, Tk] alignment of the previous step; one-hot at key 0 for the
+            first step when None.
+          key_mask: [B, Tk] bool, True for real keys.
+          hard: use the hard monotonic rule.
+
+        Returns:
+          ``(output [B, output_dim], alignment [B, Tk], focus_rate [B, H])``; feed ``alignment``
+          back as the next ``previous_alignment``. The focus rate, and so the focused head, is
+          this step's own, whereas ``call`` averages it over all queries: the two agree for one
+          head or for a threshold every head reaches (for example 0).
+        """
+        if query.shape.rank != 2:
+            raise ValueError(f"step takes one query per example, [B, Dq]; got {query.shape}.")
+        queries = self._split_heads(self.query_projection(query[:, tf.newaxis, :]), self.key_dim)
+        output, alignment, rate = self._attend(
+            queries, memory, None, key_mask, previous_alignment, hard, False
+        )
+        return output[:, 0], alignment[:, 0], rate
+
+    def _attend(self, queries, memory, query_mask, key_mask, initial_alignment, hard, training):
+        if hard and training:
+            raise ValueError("hard=True is for inference; call the layer with training=False.")
+        keys, values = memory
+        shape = tf.shape(queries)
+        batch, num_queries, num_keys = shape[0], shape[2], tf.shape(keys)[2]
+        query_valid = (
+            tf.ones([batch, num_queries], tf.bool)
+            if query_mask is None
+            else tf.cast(query_mask, tf.bool)
+        )
+        key_valid = (
+            tf.ones([batch, num_keys], tf.bool) if key_mask is None else tf.cast(key_mask, tf.bool)
+        )
+        energies = tf.cast(tf.einsum("bhqd,bhkd->bhqk", queries, keys), tf.float32) / math.sqrt(
+            self.key_dim
+        )
+        energies = tf.where(key_valid[:, tf.newaxis, tf.newaxis, :], energies, MASKED_ENERGY)
+        query_valid_float = tf.cast(query_valid, tf.float32)
+        attention = tf.nn.softmax(energies, axis=-1) * query_valid_float[:, tf.newaxis, :, None]
+        rates = focus_rate(attention, query_valid)
+        head_weights = focused_head_weights(rates, self.head_selection)
+
+        def monotonic_alignment():
+            stay_logits = tf.einsum("bh,bhqk->bqk", head_weights, energies) + self.score_bias
+            if training and self.noise_std > 0:
+                stay_logits += self.noise_std * keras.random.normal(
+                    tf.shape(stay_logits), seed=self.seed_generator
+                )
+            key_lengths = tf.reduce_sum(tf.cast(key_valid, tf.int32), axis=-1)
+            if hard:
+                alignment = monotonic_ops.stepwise_monotonic_hard_alignment(
+                    stay_logits, initial_alignment, key_lengths, self.end_of_memory
+                )
+            else:
+                alignment = monotonic_ops.stepwise_monotonic_alignment(
+                    stay_logits, initial_alignment, key_lengths, self.space, self.end_of_memory
+                )
+            alignment = alignment * query_valid_float[:, :, tf.newaxis]
+            head_attention = tf.repeat(alignment[:, tf.newaxis], self.num_heads, axis=1)
+            return alignment, head_attention
+
+        def softmax_alignment():
+            return tf.einsum("bh,bhqk->bqk", head_weights, attention), attention
+
+        alignment, head_attention = tf.cond(
+            tf.convert_to_tensor(self.monotonic_switch), monotonic_alignment, softmax_alignment
+        )
+        context = tf.einsum("bhqk,bhkd->bqhd", tf.cast(head_attention, self.compute_dtype), values)
+        context = tf.reshape(context, [batch, num_queries, self.num_heads * self.value_dim])
+        output = self.output_dropout(self.output_projection(context), training=training)
+        output = output * tf.cast(query_valid_float, output.dtype)[:, :, tf.newaxis]
+        return output, alignment, rates
+
+    def compute_output_shape(self, query_shape, key_shape, value_shape=None):
+        output_dim = query_shape[-1] if self.output_dim is None else self.output_dim
+        return (
+            (query_shape[0], query_shape[1], output_dim),
+            (query_shape[0], query_shape[1], key_shape[1]),
+            (query_shape[0], self.num_heads),
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_heads": self.num_heads,
+                "key_dim": self.key_dim,
+                "value_dim": self.value_dim,
+                "output_dim": self.output_dim,
+                "dropout": self.dropout,
+                "noise_std": self.noise_std,
+                "score_bias_init": self.score_bias_init,
+                "head_selection": self.head_selection,
+                "space": self.space,
+                "end_of_memory": self.end_of_memory,
+                "monotonic": self.monotonic,
+                "use_bias": self.use_bias,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+                "seed": self.seed,
+            }
+        )
+        return config
