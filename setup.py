@@ -29,7 +29,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["ttszoo", "ttszoo.*"]) + ["ttszoo.gin"],
     package_dir={"ttszoo.gin": "gin"},
-    package_data={"ttszoo.gin": ["*.gin", "**/*.gin"]},
+    package_data={"ttszoo.gin": ["*.gin", "**/*.gin"], "ttszoo.data": ["*.txt"]},
     install_requires=[
         "tensorflow>=2.18",
         "keras>=3",

@@ -6,6 +6,7 @@ XLA-compiled ``tf.function`` steps. Keras 3 picks its backend from ``KERAS_BACKE
 """
 
 import os
+import sys
 
 _VARIABLE = "KERAS_BACKEND"
 
@@ -17,8 +18,10 @@ class BackendError(RuntimeError):
 def ensure_tensorflow_backend():
     """Selects the TensorFlow Keras backend, or raises if another one is forced.
 
-    Sets ``KERAS_BACKEND=tensorflow`` when it is unset. Raises ``BackendError`` when the
-    variable names another backend, or when Keras was already imported with another one.
+    Sets ``KERAS_BACKEND=tensorflow`` when it is unset (the variable overrides
+    ``~/.keras/keras.json``). Raises ``BackendError`` when the variable names another backend,
+    or when Keras was already imported with another one. Does not import Keras itself, so
+    ``import ttszoo`` stays cheap for worker processes that only need numpy.
     Refuses ``TF_USE_LEGACY_KERAS``, which would swap Keras 3 for Keras 2.
     """
     requested = os.environ.setdefault(_VARIABLE, "tensorflow")
@@ -32,8 +35,9 @@ def ensure_tensorflow_backend():
             "ttszoo needs Keras 3, but TF_USE_LEGACY_KERAS is set, which makes TensorFlow use "
             "Keras 2 (tf_keras). Unset TF_USE_LEGACY_KERAS."
         )
-    import keras
-
+    keras = sys.modules.get("keras")
+    if keras is None:
+        return  # Keras reads KERAS_BACKEND when it is first imported.
     active = keras.backend.backend()
     if active != "tensorflow":
         raise BackendError(
