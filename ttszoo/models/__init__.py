@@ -1,0 +1,27 @@
+"""Registered TTS models and the registry that names them.
+
+Each model family module (``dctts.py``, ``transformer_tts.py``, ``wavenet.py``, ``wavegrad.py``)
+registers its models with ``@register_model`` when imported; import it below so that
+``get_model`` and ``ttszoo models`` see it. See docs/model_directory.md for the interface a
+model implements.
+"""
+
+from ttszoo.models.registry import (
+    FAMILIES,
+    ModelInfo,
+    UnknownModelError,
+    get_model,
+    get_model_info,
+    list_models,
+    register_model,
+)
+
+__all__ = [
+    "FAMILIES",
+    "ModelInfo",
+    "UnknownModelError",
+    "get_model",
+    "get_model_info",
+    "list_models",
+    "register_model",
+]

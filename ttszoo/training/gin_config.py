@@ -1,0 +1,81 @@
+"""Parsing gin experiment files: packaged names, paths, bindings and search paths.
+
+Order of precedence, lowest first: the model directory's saved ``operative_config.gin`` (so a
+resumed run or a synthesis uses the settings it was trained with), then the ``--gin_file``
+files in the order given, then the ``--gin_param`` bindings.
+"""
+
+import importlib
+from pathlib import Path
+
+import gin
+from ttszoo.resources import gin_search_paths
+
+# Modules whose configurables gin files may name; imported before any parsing.
+CONFIGURABLE_MODULES = (
+    "ttszoo.audio",
+    "ttszoo.text",
+    "ttszoo.data",
+    "ttszoo.models",
+    "ttszoo.training",
+    "ttszoo.layers",
+)
+
+
+def import_configurables():
+    """Imports every ttszoo module that registers gin configurables (missing ones are skipped)."""
+    for name in CONFIGURABLE_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name != name:
+                raise
+
+
+def resolve_gin_file(name, search_paths=()):
+    """Returns the path of gin file ``name`` (a path, or a name under a search path).
+
+    ``.gin`` may be left off. Raises ``FileNotFoundError`` listing where it looked.
+    """
+    candidates = [name] if name.endswith(".gin") else [name, f"{name}.gin"]
+    folders = ["", *search_paths, *gin_search_paths()]
+    for folder in folders:
+        for candidate in candidates:
+            path = Path(folder) / candidate if folder else Path(candidate)
+            if path.is_file():
+                return str(path)
+    raise FileNotFoundError(
+        f"gin file {name!r} was not found as a path nor under the search paths "
+        f"{[str(f) for f in folders if f]}. Packaged files: {', '.join(packaged_gin_files())}."
+    )
+
+
+def packaged_gin_files():
+    """Returns the names of the packaged gin files, e.g. ``"optimization/adam_noam.gin"``."""
+    names = []
+    for folder in gin_search_paths():
+        names.extend(str(p.relative_to(folder)) for p in sorted(Path(folder).rglob("*.gin")))
+    return names
+
+
+def parse_gin(gin_files=(), gin_params=(), search_paths=(), operative_config=None):
+    """Clears gin and parses an experiment.
+
+    Args:
+      gin_files: gin file names or paths (``--gin_file``), parsed in order.
+      gin_params: binding strings (``--gin_param``), parsed after the files.
+      search_paths: extra folders in which gin file names and ``include`` lines resolve.
+      operative_config: a saved operative config text, parsed before everything else.
+
+    Raises:
+      FileNotFoundError: for a gin file that cannot be found.
+      ValueError / gin's errors: for a bad binding; gin's message names the file and line.
+    """
+    import_configurables()
+    gin.clear_config()
+    for folder in [*search_paths, *gin_search_paths()]:
+        gin.add_config_file_search_path(str(folder))
+    if operative_config:
+        gin.parse_config(operative_config)
+    files = [resolve_gin_file(name, search_paths) for name in gin_files]
+    gin.parse_config_files_and_bindings(files, list(gin_params), finalize_config=False)

@@ -1,0 +1,93 @@
+"""Optimizers and learning-rate schedules, configurable from gin.
+
+``make_optimizer`` builds the optimizer named in gin with its schedule and gradient clipping;
+``make_optimizer.optimizer = @keras.optimizers.Adam`` with ``keras.optimizers.Adam.beta_1 = 0.5``
+and ``make_optimizer.learning_rate = @NoamSchedule()`` is the DCTTS setting, for example.
+"""
+
+import keras
+
+import gin
+
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+for _optimizer in (keras.optimizers.Adam, keras.optimizers.AdamW, keras.optimizers.SGD):
+    gin.external_configurable(_optimizer, module="keras.optimizers")
+for _schedule in (
+    keras.optimizers.schedules.ExponentialDecay,
+    keras.optimizers.schedules.PiecewiseConstantDecay,
+    keras.optimizers.schedules.CosineDecay,
+):
+    gin.external_configurable(_schedule, module="keras.optimizers.schedules")
+
+
+@gin.register(module="ttszoo.training")
+@keras.saving.register_keras_serializable(package="ttszoo")
+class NoamSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up then inverse-square-root decay (Vaswani et al. 2017, "Attention Is All You
+    Need", eq. 3; the form used by DCTTS, Kyubyong/dc_tts ``learning_rate_decay``).
+
+    ``lr(s) = peak * warmup**0.5 * min(s * warmup**-1.5, s**-0.5)`` with ``s = step + 1``, so the
+    rate climbs linearly to ``peak`` at ``s = warmup`` and then falls as ``s**-0.5``.
+
+    Args:
+      peak: the learning rate reached at the end of the warm-up.
+      warmup_steps: the number of warm-up steps (> 0).
+    """
+
+    def __init__(self, peak=1e-3, warmup_steps=4000):
+        if warmup_steps <= 0 or peak <= 0:
+            raise ValueError(
+                f"NoamSchedule needs peak > 0 and warmup_steps > 0, got {peak} and {warmup_steps}."
+            )
+        self.peak = peak
+        self.warmup_steps = warmup_steps
+
+    def __call__(self, step):
+        s = keras.ops.cast(step, "float32") + 1.0
+        warmup = float(self.warmup_steps)
+        return self.peak * warmup**0.5 * keras.ops.minimum(s * warmup**-1.5, s**-0.5)
+
+    def get_config(self):
+        return {"peak": self.peak, "warmup_steps": self.warmup_steps}
+
+
+@gin.configurable(module="ttszoo.training")
+def make_optimizer(
+    optimizer=keras.optimizers.Adam,
+    learning_rate=1e-3,
+    clip_norm=None,
+    clip_value=None,
+    precision="float32",
+):
+    """Builds the training optimizer.
+
+    Args:
+      optimizer: a Keras optimizer class (its own gin bindings apply, e.g.
+        ``keras.optimizers.Adam.beta_1``).
+      learning_rate: a float or a ``LearningRateSchedule`` (``@NoamSchedule()``,
+        ``@keras.optimizers.schedules.ExponentialDecay()``, ``...PiecewiseConstantDecay()``).
+      clip_norm: clip the gradients to this global norm (``None``: no clipping).
+      clip_value: clip each gradient element to ``[-clip_value, clip_value]``.
+      precision: the training precision; ``"mixed_float16"`` wraps the optimizer in a
+        ``keras.optimizers.LossScaleOptimizer`` (dynamic loss scaling).
+
+    Returns:
+      A ``keras.optimizers.Optimizer``.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+    if clip_norm is not None and clip_value is not None:
+        raise ValueError("Give clip_norm or clip_value, not both.")
+    built = gin.get_configurable(optimizer)(
+        learning_rate=learning_rate, global_clipnorm=clip_norm, clipvalue=clip_value
+    )
+    if precision == "mixed_float16":
+        built = keras.optimizers.LossScaleOptimizer(built)
+    return built
+
+
+def current_learning_rate(optimizer):
+    """Returns the optimizer's learning rate at its current step, as a Python float."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    return float(keras.ops.convert_to_numpy(inner.learning_rate))
