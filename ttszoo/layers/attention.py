@@ -109,9 +109,12 @@ class StepwiseMonotonicMultiHeadAttention(keras.layers.Layer):
     (text queries, mel keys) pass the mel frames as queries; the returned alignment is the one
     used, after the monotonic step.
 
-    The ``monotonic`` switch is a non-trainable boolean variable read through ``tf.cond``: a
-    callback (``ttszoo.layers.MonotonicAttentionSwitch``) can turn it on mid-training without a
-    retrace, and it is saved with the weights.
+    The ``monotonic`` switch is a Python bool attribute read at trace time, like the reduction
+    factor: flipping it costs one retrace / XLA compile of the training step
+    (``ttszoo.layers.MonotonicAttentionSwitch`` sets it and rebuilds Keras' step functions). A
+    boolean variable read through ``tf.cond`` would avoid the retrace, but XLA cannot compile the
+    gradient of a ``tf.cond`` whose branch holds the recursion's loop (``FakeParam`` has no XLA
+    kernel), and computing both branches would pay for the recursion before it is switched on.
 
     Args:
       num_heads: number of heads H.
@@ -194,25 +197,12 @@ class StepwiseMonotonicMultiHeadAttention(keras.layers.Layer):
         self.head_selection = head_selection
         self.space = space
         self.end_of_memory = end_of_memory
-        self._initial_monotonic = bool(monotonic)
+        self.monotonic = bool(monotonic)
         self.use_bias = use_bias
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-
-    @property
-    def monotonic(self):
-        """Whether the stepwise monotonic expectation is on (a Python bool)."""
-        if not self.built:
-            return self._initial_monotonic
-        return bool(keras.ops.convert_to_numpy(self.monotonic_switch))
-
-    @monotonic.setter
-    def monotonic(self, value):
-        self._initial_monotonic = bool(value)
-        if self.built:
-            self.monotonic_switch.assign(bool(value))
 
     def _dense(self, units, name):
         return keras.layers.Dense(
@@ -249,13 +239,7 @@ class StepwiseMonotonicMultiHeadAttention(keras.layers.Layer):
             shape=(),
             initializer=keras.initializers.Constant(self.score_bias_init),
             dtype="float32",
-        )
-        self.monotonic_switch = self.add_weight(
-            name="monotonic_switch",
-            shape=(),
-            initializer=keras.initializers.Constant(self._initial_monotonic),
-            dtype="bool",
-            trainable=False,
+            autocast=False,  # the stay logits are float32 under mixed precision too
         )
 
     def _split_heads(self, projected, head_dim):
@@ -321,7 +305,8 @@ class StepwiseMonotonicMultiHeadAttention(keras.layers.Layer):
           this step's own, whereas ``call`` averages it over all queries: the two agree for one
           head or for a threshold every head reaches (for example 0).
         """
-        if query.shape.rank != 2:
+        query = tf.convert_to_tensor(query)
+        if len(query.shape) != 2:
             raise ValueError(f"step takes one query per example, [B, Dq]; got {query.shape}.")
         queries = self._split_heads(self.query_projection(query[:, tf.newaxis, :]), self.key_dim)
         output, alignment, rate = self._attend(
@@ -374,9 +359,7 @@ class StepwiseMonotonicMultiHeadAttention(keras.layers.Layer):
         def softmax_alignment():
             return tf.einsum("bh,bhqk->bqk", head_weights, attention), attention
 
-        alignment, head_attention = tf.cond(
-            tf.convert_to_tensor(self.monotonic_switch), monotonic_alignment, softmax_alignment
-        )
+        alignment, head_attention = monotonic_alignment() if self.monotonic else softmax_alignment()
         context = tf.einsum("bhqk,bhkd->bqhd", tf.cast(head_attention, self.compute_dtype), values)
         context = tf.reshape(context, [batch, num_queries, self.num_heads * self.value_dim])
         output = self.output_dropout(self.output_projection(context), training=training)

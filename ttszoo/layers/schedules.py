@@ -26,6 +26,13 @@ def _global_step(model):
     return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
 
 
+def _rebuild_step_functions(model):
+    """Makes Keras retrace the train/test/predict steps, which read layer attributes at trace time."""
+    model.make_train_function(force=True)
+    model.make_test_function(force=True)
+    model.make_predict_function(force=True)
+
+
 class ReductionFactorCallback(keras.callbacks.Callback):
     """Applies a ``ReductionFactorSchedule`` to every ``ReductionProjection`` of the model.
 
@@ -66,9 +73,7 @@ class ReductionFactorCallback(keras.callbacks.Callback):
             return
         for projection in projections:
             projection.r = r
-        self.model.make_train_function(force=True)
-        self.model.make_test_function(force=True)
-        self.model.make_predict_function(force=True)
+        _rebuild_step_functions(self.model)
         if self.on_change is not None:
             self.on_change(step, r)
 
@@ -77,19 +82,22 @@ class MonotonicAttentionSwitch(keras.callbacks.Callback):
     """Turns on the stepwise monotonic expectation of every SMA layer from ``start_step`` on.
 
     The reference trains plain multihead attention first and then switches the monotonic
-    enhancement on (keonlee9420's ``sma_tunable``). The switch is a boolean variable of the
-    layer read through ``tf.cond``, so turning it on needs no retrace, and it is saved with the
-    weights, so a resumed run stays switched on.
+    enhancement on (keonlee9420's ``sma_tunable``). The switch is a Python bool read at trace
+    time, so switching rebuilds the model's step functions (one retrace / XLA compile). A resumed
+    run past ``start_step`` is switched on at the start of training.
 
     Args:
       start_step: global step (int >= 0) from which the monotonic expectation is used.
+      on_change: optional callable ``on_change(step)`` run when the switch is turned on, for
+        custom training loops that must re-create their own ``tf.function``.
     """
 
-    def __init__(self, start_step):
+    def __init__(self, start_step, on_change=None):
         super().__init__()
         if isinstance(start_step, bool) or not isinstance(start_step, int) or start_step < 0:
             raise ValueError(f"start_step must be an int >= 0, got {start_step!r}.")
         self.start_step = start_step
+        self.on_change = on_change
 
     def on_train_begin(self, logs=None):
         self._apply(_global_step(self.model))
@@ -100,6 +108,11 @@ class MonotonicAttentionSwitch(keras.callbacks.Callback):
     def _apply(self, step):
         if step < self.start_step:
             return
-        for layer in _layers_of_type(self.model, StepwiseMonotonicMultiHeadAttention):
-            if not layer.monotonic:
-                layer.monotonic = True
+        attention_layers = _layers_of_type(self.model, StepwiseMonotonicMultiHeadAttention)
+        if all(layer.monotonic for layer in attention_layers):
+            return
+        for layer in attention_layers:
+            layer.monotonic = True
+        _rebuild_step_functions(self.model)
+        if self.on_change is not None:
+            self.on_change(step)
