@@ -16,6 +16,7 @@ CONFIGURABLE_MODULES = (
     "ttszoo.audio",
     "ttszoo.text",
     "ttszoo.data",
+    "ttszoo.data.pipeline",
     "ttszoo.models",
     "ttszoo.training",
     "ttszoo.layers",

@@ -453,7 +453,7 @@ def train(
       steps: total optimizer steps to reach.
       model_fn: builds the model; by default ``get_model`` (``get_model.name`` in gin).
       dataset_fn: ``dataset_fn(records_dir, split=...)`` -> ``tf.data.Dataset``; by default
-        ``ttszoo.data.make_dataset``.
+        ``ttszoo.data.make_dataset`` with its gin bindings.
       optimizer_fn, precision, jit_compile, steps_per_execution, checkpoint_every,
       keep_checkpoints, log_every, validate_every, validation_steps, sample_every, callbacks:
         see ``Trainer``.
@@ -465,7 +465,9 @@ def train(
       The logs of the last step (losses, learning rate, validation losses, ``step``).
     """
     if dataset_fn is None:
-        from ttszoo.data import make_dataset as dataset_fn
+        from ttszoo.data import make_dataset
+
+        dataset_fn = gin.get_configurable(make_dataset)
     strategy = strategy or strategies.make_strategy(tpu)
     if records_dir is not None and strategies.is_chief(strategy):
         ModelDirectory(model_dir).copy_features(records_dir)
