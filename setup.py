@@ -44,7 +44,15 @@ setup(
     extras_require={
         "demo": ["espeakng-loader>=0.2"],
         "plots": ["matplotlib>=3.6"],
-        "dev": ["pytest>=7", "ruff>=0.5", "espeakng-loader>=0.2", "matplotlib>=3.6", "build"],
+        "dev": [
+            "pytest>=7",
+            "ruff>=0.5",
+            "scipy>=1.10",
+            "espeakng-loader>=0.2",
+            "matplotlib>=3.6",
+            "setuptools>=64",
+            "wheel",
+        ],
     },
     entry_points={"console_scripts": ["ttszoo=ttszoo.cli:run"]},
     classifiers=[

@@ -21,3 +21,21 @@ def _seed_everything():
 
     keras.utils.set_random_seed(1234)
     yield
+
+
+@pytest.fixture(scope="session")
+def demo_corpus_dir(tmp_path_factory):
+    """A 12-utterance slice of the eSpeak NG demo corpus (built once per test session)."""
+    from ttszoo.data import build_demo_corpus
+
+    return build_demo_corpus(tmp_path_factory.mktemp("demo_corpus"), limit=12, progress=False)
+
+
+@pytest.fixture(scope="session")
+def demo_records_dir(demo_corpus_dir, tmp_path_factory):
+    """The corpus slice preprocessed (in-process) into TFRecords with every feature."""
+    from ttszoo.data import preprocess_corpus
+
+    out = tmp_path_factory.mktemp("demo_records")
+    preprocess_corpus(demo_corpus_dir, out, num_workers=1, validation_fraction=0.2, progress=False)
+    return out

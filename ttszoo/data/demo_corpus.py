@@ -1,6 +1,6 @@
 """The offline demo corpus: built-in English sentences spoken by eSpeak NG.
 
-The sentences (``demo_sentences.txt``, 316 of them: statements, questions, exclamations,
+The sentences (``demo_sentences.txt``, 332 of them: statements, questions, exclamations,
 numbers, dates, prices, short and long) are spoken with libespeak-ng from the
 ``espeakng-loader`` wheel and written as an LJSpeech-format corpus at 22050 Hz, 16 bit. No
 apt package, no download. Building is deterministic: libespeak-ng carries state from one
@@ -22,7 +22,7 @@ CORPUS_VERSION = 1
 
 
 def demo_sentences():
-    """The 316 sentences of the demo corpus, in corpus order."""
+    """The sentences of the demo corpus (332), in corpus order."""
     return (_HERE / "demo_sentences.txt").read_text(encoding="utf-8").splitlines()
 
 

@@ -109,7 +109,7 @@ def _decade(match):
 
 def expand_numbers(text):
     """Replaces every number in ``text`` by words."""
-    text = _GROUPED.sub(lambda m: m.group(0).replace(",", ""), text)
+    text = _GROUPED.sub(lambda m: cardinal(int(m.group(0).replace(",", ""))), text)
     text = _CURRENCY.sub(_currency, text)
     text = _PERCENT.sub(lambda m: f"{m.group(1)} percent", text)
     text = _ORDINAL.sub(lambda m: ordinal(int(m.group(1))), text)

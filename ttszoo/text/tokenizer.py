@@ -99,7 +99,7 @@ class Tokenizer:
                 )
             warnings.warn(message + "; they were dropped.", UnknownSymbolWarning, stacklevel=2)
         ids = [self._ids[char] for char in normalized if char not in unknown]
-        if not any(self._alphabet[i].strip() for i in ids):
+        if all(self._alphabet[i] in symbol_sets.PUNCTUATION for i in ids):
             raise ValueError(
                 f"Text {text!r} is empty after cleaning ({self.cleaners} cleaners, {self.symbols}); "
                 "give at least one speakable word."
