@@ -174,3 +174,18 @@ class TinyVocoder(keras.Model):
         config = super().get_config()
         config.update(hop_length=self.hop_length)
         return config
+
+
+TINY_GIN = str(Path(__file__).with_name("tiny.gin"))
+
+
+def train_tiny(model_dir, records_dir, params=(), **overrides):
+    """Trains the gin-configured tiny model (tiny.gin plus ``params``) into ``model_dir``."""
+    from ttszoo.training import parse_gin, train
+    from ttszoo.training.model_dir import ModelDirectory
+
+    write_features(records_dir)
+    parse_gin(
+        [TINY_GIN], list(params), operative_config=ModelDirectory(model_dir).operative_config()
+    )
+    return train(model_dir=str(model_dir), records_dir=str(records_dir), **overrides)

@@ -12,13 +12,13 @@ import gin
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 for _optimizer in (keras.optimizers.Adam, keras.optimizers.AdamW, keras.optimizers.SGD):
-    gin.external_configurable(_optimizer, module="keras.optimizers")
+    gin.register(_optimizer, module="keras.optimizers")
 for _schedule in (
     keras.optimizers.schedules.ExponentialDecay,
     keras.optimizers.schedules.PiecewiseConstantDecay,
     keras.optimizers.schedules.CosineDecay,
 ):
-    gin.external_configurable(_schedule, module="keras.optimizers.schedules")
+    gin.register(_schedule, module="keras.optimizers.schedules")
 
 
 @gin.register(module="ttszoo.training")
@@ -52,6 +52,14 @@ class NoamSchedule(keras.optimizers.schedules.LearningRateSchedule):
         return {"peak": self.peak, "warmup_steps": self.warmup_steps}
 
 
+def _with_gin_bindings(cls):
+    """The gin-configurable version of ``cls``; ``cls`` itself when gin already passed one."""
+    try:
+        return gin.get_configurable(cls)
+    except ValueError:
+        return cls
+
+
 @gin.configurable(module="ttszoo.training")
 def make_optimizer(
     optimizer=keras.optimizers.Adam,
@@ -79,7 +87,7 @@ def make_optimizer(
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
     if clip_norm is not None and clip_value is not None:
         raise ValueError("Give clip_norm or clip_value, not both.")
-    built = gin.get_configurable(optimizer)(
+    built = _with_gin_bindings(optimizer)(
         learning_rate=learning_rate, global_clipnorm=clip_norm, clipvalue=clip_value
     )
     if precision == "mixed_float16":

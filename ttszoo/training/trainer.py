@@ -290,7 +290,7 @@ class Trainer:
 
     def _due(self, event, step, steps):
         interval = self.intervals[event]
-        return step == steps or (interval > 0 and step % interval == 0)
+        return interval > 0 and (step % interval == 0 or step == steps)
 
     def _steps_to_next_event(self, step, steps):
         count = min(self.steps_per_execution, steps - step)

@@ -1,0 +1,35 @@
+"""Fingerprints: equal for two instances of one model, differences named setting by setting."""
+
+import pytest
+from tiny_models import TinyAcoustic, synthetic_dataset
+
+from ttszoo.training.fingerprint import (
+    FingerprintMismatchError,
+    check_fingerprint,
+    compute_fingerprint,
+    save_fingerprint,
+)
+
+
+def _built(**kwargs):
+    model = TinyAcoustic(**kwargs)
+    model.compute_losses(next(iter(synthetic_dataset(None))), training=False)
+    return model
+
+
+def test_same_model_twice_has_the_same_fingerprint(tmp_path):
+    first, second = compute_fingerprint(_built()), compute_fingerprint(_built())
+    assert first == second
+    assert first["model"] == "tiny_acoustic"
+    assert first["parameter_count"] == 40 * 8 + 8 * 8 + 8
+    save_fingerprint(tmp_path / "fingerprint.json", first)
+    check_fingerprint(tmp_path / "fingerprint.json", _built())
+
+
+def test_a_changed_hyperparameter_is_named(tmp_path):
+    save_fingerprint(tmp_path / "fingerprint.json", compute_fingerprint(_built()))
+    with pytest.raises(FingerprintMismatchError) as error:
+        check_fingerprint(tmp_path / "fingerprint.json", _built(hidden=16))
+    message = str(error.value)
+    assert "hyperparameters.hidden: 8 in the model directory, 16 now" in message
+    assert "parameter_count: 392 in the model directory, 776 now" in message
