@@ -162,3 +162,55 @@ def test_bad_arguments_raise_clear_errors():
         monotonic.stepwise_monotonic_alignment(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="mode"):
         monotonic.raffel_monotonic_attention(np.zeros((1, 3)), np.zeros((1, 3)), "soft")
+
+
+def unrolled_stepwise(stay_logits, initial, length, end_of_memory):
+    """Independent unrolled TF loop (differentiable by autodiff) of the recursion, [B, T, N].
+
+    ``length`` is a [B] array of valid keys."""
+    num_keys = stay_logits.shape[2]
+    p = tf.sigmoid(stay_logits)
+    position = np.arange(num_keys)[None, :]
+    length = np.asarray(length)[:, None]
+    previous, rows = initial, []
+    for i in range(stay_logits.shape[1]):
+        stay = p[:, i]
+        move = 1.0 - p[:, i]
+        if end_of_memory == "keep":
+            stay = tf.where(position >= length - 1, 1.0, stay)
+        move = tf.where(position >= length - 1, 0.0, move)
+        stay = tf.where(position < length, stay, 0.0)
+        moved = tf.concat([tf.zeros_like(previous[:, :1]), (previous * move)[:, :-1]], axis=1)
+        previous = previous * stay + moved
+        rows.append(previous)
+    return tf.stack(rows, axis=1)
+
+
+@pytest.mark.parametrize("space", ["log", "probability"])
+@pytest.mark.parametrize("end_of_memory", ["keep", "leak"])
+@pytest.mark.parametrize("steps", [1, 7])
+def test_custom_gradient_matches_autodiff_of_an_unrolled_loop(space, end_of_memory, steps):
+    rng = np.random.default_rng(5)
+    logits = tf.constant(rng.normal(0.0, 2.0, (2, steps, 6)).astype(np.float32))
+    initial = tf.constant(rng.dirichlet(np.ones(6), size=2).astype(np.float32))
+    weights = tf.constant(rng.normal(size=(2, steps, 6)).astype(np.float32))
+    lengths = np.array([4, 6])
+
+    def gradients(function):
+        with tf.GradientTape() as tape:
+            tape.watch([logits, initial])
+            loss = tf.reduce_sum(function(logits, initial) * weights)
+        return tape.gradient(loss, [logits, initial])
+
+    got = gradients(
+        lambda s, a: monotonic.stepwise_monotonic_alignment(
+            s, a, lengths, space=space, end_of_memory=end_of_memory
+        )
+    )
+    want = gradients(
+        lambda s, a: unrolled_stepwise(
+            s, a * (np.arange(6) < lengths[:, None]), lengths, end_of_memory
+        )
+    )
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g.numpy(), w.numpy(), atol=1e-5)

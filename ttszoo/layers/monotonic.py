@@ -105,6 +105,81 @@ def _transition_log_probabilities(stay_logits, last_or_after, valid, end_of_memo
     return log_stay, log_move
 
 
+def _shift_left(x):
+    """Shifts ``x`` [..., N] one step to the left along N, putting 0 at index N-1."""
+    return tf.concat([x[..., 1:], tf.zeros_like(x[..., :1])], axis=-1)
+
+
+def _adjoint(stay, move, upstream):
+    """Reverse-mode adjoints of the alignments, ``g[i] = dL/dalpha[i]`` in total, [T, B, N].
+
+    ``alpha[i+1]`` depends on ``alpha[i]`` through ``g[i] = up[i] + g[i+1] * P[i+1] +
+    shift_left(g[i+1]) * M[i+1]``; one reverse ``tf.scan`` over the steps.
+    """
+
+    def backward_step(later, elements):
+        step_upstream, step_stay, step_move = elements
+        return step_upstream + later * step_stay + _shift_left(later) * step_move
+
+    earlier = tf.scan(
+        backward_step,
+        (upstream[:-1], stay[1:], move[1:]),
+        initializer=upstream[-1],
+        reverse=True,
+    )
+    return tf.concat([earlier, upstream[-1:]], axis=0)
+
+
+# The recursions carry their own gradients: a reverse scan over the saved alignments. Autodiff
+# through tf.scan under XLA accumulates every step's state in stacked buffers and grows faster
+# than linearly with the sequence length (see benchmarks/sma_speed.py).
+
+
+@tf.custom_gradient
+def _probability_space_recursion(stay, move, initial):
+    """[T, B, N] stay / move probabilities and [B, N] start -> [T, B, N] alignments."""
+
+    def probability_step(previous, transition):
+        step_stay, step_move = transition
+        return previous * step_stay + _shift_right(previous * step_move, 0.0)
+
+    alignment = tf.scan(probability_step, (stay, move), initializer=initial)
+
+    def gradient(upstream):
+        previous = tf.concat([initial[tf.newaxis], alignment[:-1]], axis=0)
+        adjoint = _adjoint(stay, move, upstream)
+        later = _shift_left(adjoint)
+        d_initial = adjoint[0] * stay[0] + later[0] * move[0]
+        return adjoint * previous, later * previous, d_initial
+
+    return alignment, gradient
+
+
+@tf.custom_gradient
+def _log_space_recursion(log_stay, log_move, log_initial):
+    """[T, B, N] log stay / move probabilities and [B, N] log start -> [T, B, N] alignments."""
+
+    def log_step(previous, transition):
+        step_log_stay, step_log_move = transition
+        moved = _shift_right(previous + step_log_move, LOG_ZERO)
+        return _log_add_exp(previous + step_log_stay, moved)
+
+    log_alignment = tf.scan(log_step, (log_stay, log_move), initializer=log_initial)
+    alignment = tf.exp(log_alignment)
+
+    def gradient(upstream):
+        log_previous = tf.concat([log_initial[tf.newaxis], log_alignment[:-1]], axis=0)
+        stay, move = tf.exp(log_stay), tf.exp(log_move)
+        adjoint = _adjoint(stay, move, upstream)
+        later = _shift_left(adjoint)
+        d_log_stay = adjoint * tf.exp(log_previous + log_stay)
+        d_log_move = later * tf.exp(log_previous + log_move)
+        d_log_initial = (adjoint[0] * stay[0] + later[0] * move[0]) * tf.exp(log_initial)
+        return d_log_stay, d_log_move, d_log_initial
+
+    return alignment, gradient
+
+
 def stepwise_monotonic_alignment(
     stay_logits, initial_alignment=None, key_lengths=None, space="log", end_of_memory="keep"
 ):
@@ -137,27 +212,15 @@ def stepwise_monotonic_alignment(
     initial_alignment = initial_alignment * valid_float
 
     if space == "log":
-
-        def log_step(previous, transition):
-            step_log_stay, step_log_move = transition
-            moved = _shift_right(previous + step_log_move, LOG_ZERO)
-            return _log_add_exp(previous + step_log_stay, moved)
-
         positive = initial_alignment > 0
         log_initial = tf.where(
             positive, tf.math.log(tf.maximum(initial_alignment, 1e-30)), LOG_ZERO
         )
-        log_alignment = tf.scan(log_step, (log_stay, log_move), initializer=log_initial)
-        alignment = tf.exp(log_alignment)
+        alignment = _log_space_recursion(log_stay, log_move, log_initial)
     else:
-
-        def probability_step(previous, transition):
-            stay, move = transition
-            return previous * stay + _shift_right(previous * move, 0.0)
-
         # exp(LOG_ZERO) is exactly 0 in float32, so the end rule carries over unchanged.
-        alignment = tf.scan(
-            probability_step, (tf.exp(log_stay), tf.exp(log_move)), initializer=initial_alignment
+        alignment = _probability_space_recursion(
+            tf.exp(log_stay), tf.exp(log_move), initial_alignment
         )
     return tf.transpose(alignment, [1, 0, 2]) * valid_float[:, tf.newaxis, :]
 
