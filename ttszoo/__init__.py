@@ -11,4 +11,13 @@ ensure_tensorflow_backend()
 from ttszoo.resources import gin_search_paths  # noqa: E402
 from ttszoo.version import __version__  # noqa: E402
 
-__all__ = ["BackendError", "__version__", "gin_search_paths"]
+__all__ = ["BackendError", "Synthesizer", "__version__", "gin_search_paths"]
+
+
+def __getattr__(name):
+    """``ttszoo.Synthesizer`` loads the synthesis stack on first use."""
+    if name == "Synthesizer":
+        from ttszoo.synthesis import Synthesizer
+
+        return Synthesizer
+    raise AttributeError(f"module 'ttszoo' has no attribute {name!r}")

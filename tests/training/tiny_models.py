@@ -189,3 +189,16 @@ def train_tiny(model_dir, records_dir, params=(), **overrides):
         [TINY_GIN], list(params), operative_config=ModelDirectory(model_dir).operative_config()
     )
     return train(model_dir=str(model_dir), records_dir=str(records_dir), **overrides)
+
+
+def train_tiny_pair(root):
+    """Trains the tiny acoustic model and the tiny vocoder under ``root``; returns both dirs."""
+    records = Path(root) / "records"
+    acoustic, vocoder = Path(root) / "acoustic", Path(root) / "vocoder"
+    train_tiny(acoustic, records, params=["train.steps = 10", "train.sample_every = 0"])
+    train_tiny(
+        vocoder,
+        records,
+        params=['get_model.name = "tiny_vocoder"', "train.steps = 10", "train.sample_every = 10"],
+    )
+    return str(acoustic), str(vocoder)
