@@ -6,7 +6,7 @@ Times, with XLA (``tf.function(jit_compile=True)``):
   * one Raffel et al. 2017 monotonic attention step over N memory entries, the exact recursive
     form (a tf.scan over N) against the closed parallel form.
 
-Prints markdown tables (median of ``--repeats`` runs after one warm-up / compile run).
+Prints markdown tables (best of ``--repeats`` runs after one warm-up / compile run).
 
     python benchmarks/sma_speed.py --batch 4 --repeats 5
 """
@@ -22,7 +22,7 @@ import ttszoo  # noqa: F401  (selects the TensorFlow Keras backend)
 from ttszoo.layers import monotonic
 
 
-def median_seconds(function, repeats):
+def best_seconds(function, repeats):
     function()  # compile
     timings = []
     for _ in range(repeats):
@@ -30,7 +30,7 @@ def median_seconds(function, repeats):
         result = function()
         tf.nest.map_structure(lambda tensor: tensor.numpy(), result)
         timings.append(time.perf_counter() - started)
-    return float(np.median(timings))
+    return min(timings)  # the least disturbed run: the machine is shared
 
 
 def stepwise_timings(batch, steps, repeats):
@@ -51,8 +51,8 @@ def stepwise_timings(batch, steps, repeats):
                 loss = tf.reduce_sum(alignment * weights)
             return tape.gradient(loss, logits)
 
-        row[f"{space} forward"] = median_seconds(forward, repeats)
-        row[f"{space} fwd+bwd"] = median_seconds(forward_backward, repeats)
+        row[f"{space} forward"] = best_seconds(forward, repeats)
+        row[f"{space} fwd+bwd"] = best_seconds(forward_backward, repeats)
     return keys, row
 
 
@@ -67,7 +67,7 @@ def raffel_timings(batch, keys, repeats):
         def attend(mode=mode):
             return monotonic.raffel_monotonic_attention(p_choose, previous, mode)
 
-        row[mode] = median_seconds(attend, repeats)
+        row[mode] = best_seconds(attend, repeats)
     return row
 
 
@@ -81,7 +81,7 @@ def main():
 
     print(
         f"TensorFlow {tf.__version__}, {platform.processor() or platform.machine()}, "
-        f"batch {args.batch}, median of {args.repeats} runs, XLA-compiled, milliseconds.\n"
+        f"batch {args.batch}, best of {args.repeats} runs, XLA-compiled, milliseconds.\n"
     )
     print("Stepwise monotonic expectation over a whole sequence (T steps, N = T/4 keys):\n")
     print("| T | N | log fwd | prob fwd | log fwd+bwd | prob fwd+bwd | log / prob (fwd+bwd) |")
