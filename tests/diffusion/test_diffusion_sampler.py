@@ -179,3 +179,16 @@ def test_bad_settings_raise():
         diffusion.DiffusionSampler("model", schedule)
     with pytest.raises(ValueError, match="batch_size"):
         diffusion.DiffusionSampler(tanh_denoiser, schedule).sample(None, 16)
+
+
+def test_mixed_bfloat16_network_keeps_the_sampler_in_float32():
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = TinyDenoiser()
+        sampler = diffusion.DiffusionSampler(model, diffusion.NoiseSchedule.inference(6))
+        audio = sampler.sample(tf.zeros([2, 8]), 8, seed=1)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert model.out.compute_dtype == "bfloat16"
+    assert audio.dtype == tf.float32 and np.all(np.isfinite(audio.numpy()))
