@@ -286,6 +286,14 @@ def test_bad_call_arguments():
     query, key = inputs()
     with pytest.raises(ValueError, match="same length"):
         layer(query, key, key[:, :4])
+    with pytest.raises(ValueError, match="key_mask must have shape"):
+        layer(query, key, key_mask=np.ones((2, 5), bool))
+    with pytest.raises(ValueError, match="query_mask must have shape"):
+        layer(query, key, query_mask=np.ones((2, 9, 1), bool))
+    with pytest.raises(ValueError, match="initial_alignment must have shape"):
+        layer(query, key, initial_alignment=np.ones((2, 7), np.float32))
+    with pytest.raises(ValueError, match="previous_alignment must have shape"):
+        layer.step(query[:, 0], layer.project_memory(key), np.ones((2, 5), np.float32))
     with pytest.raises(ValueError, match=r"\[B, Dq\]"):
         layer.step(query, layer.project_memory(key))
     with pytest.raises(ValueError, match=r"\[batch, time, features\]"):

@@ -71,6 +71,19 @@ def _check_head_selection(head_selection):
         )
 
 
+def _check_static_shape(name, value, expected):
+    """Raises ValueError when ``value``'s static shape contradicts ``expected`` (None: any)."""
+    if value is None:
+        return
+    shape = tuple(tf.convert_to_tensor(value).shape)
+    mismatch = len(shape) != len(expected) or any(
+        want is not None and got is not None and want != got
+        for got, want in zip(shape, expected, strict=False)
+    )
+    if mismatch:
+        raise ValueError(f"{name} must have shape {tuple(expected)} (None: any size), got {shape}.")
+
+
 def _check_positive_int(name, value, allow_none=False):
     if value is None and allow_none:
         return
@@ -282,6 +295,10 @@ class StepwiseMonotonicMultiHeadAttention(keras.layers.Layer):
                     f"key and value must have the same length, got {key.shape[1]} and "
                     f"{value.shape[1]}."
                 )
+        batch, num_queries, num_keys = query.shape[0], query.shape[1], key.shape[1]
+        _check_static_shape("query_mask", query_mask, (batch, num_queries))
+        _check_static_shape("key_mask", key_mask, (batch, num_keys))
+        _check_static_shape("initial_alignment", initial_alignment, (batch, num_keys))
         queries = self._split_heads(self.query_projection(query), self.key_dim)
         memory = self.project_memory(key, value)
         return self._attend(
@@ -308,6 +325,9 @@ class StepwiseMonotonicMultiHeadAttention(keras.layers.Layer):
         query = tf.convert_to_tensor(query)
         if len(query.shape) != 2:
             raise ValueError(f"step takes one query per example, [B, Dq]; got {query.shape}.")
+        num_keys = memory[0].shape[2]
+        _check_static_shape("key_mask", key_mask, (query.shape[0], num_keys))
+        _check_static_shape("previous_alignment", previous_alignment, (query.shape[0], num_keys))
         queries = self._split_heads(self.query_projection(query[:, tf.newaxis, :]), self.key_dim)
         output, alignment, rate = self._attend(
             queries, memory, None, key_mask, previous_alignment, hard, False
