@@ -55,7 +55,11 @@ def is_chief(strategy):
     if resolver is None or isinstance(strategy, tf.distribute.TPUStrategy):
         return True
     task_type, task_id = resolver.task_type, resolver.task_id
-    return task_type is None or task_type == "chief" or (task_type == "worker" and task_id == 0)
+    if task_type is None:
+        return True
+    if "chief" in resolver.cluster_spec().as_dict():
+        return task_type == "chief"
+    return task_type == "worker" and task_id == 0
 
 
 def worker_id(strategy):

@@ -1,0 +1,36 @@
+"""Packaged gin files resolve and parse; the strategy function's single-machine choice."""
+
+import pytest
+
+import gin
+from ttszoo.training import make_strategy, packaged_gin_files, parse_gin, resolve_gin_file
+
+
+def test_every_packaged_gin_file_parses():
+    names = packaged_gin_files()
+    assert {"datasets/ljspeech.gin", "optimization/adam_noam.gin"} <= set(names)
+    for name in names:
+        parse_gin([name])
+    gin.clear_config()
+
+
+def test_names_resolve_with_or_without_suffix_and_through_search_paths(tmp_path):
+    assert resolve_gin_file("optimization/adam_noam").endswith("optimization/adam_noam.gin")
+    (tmp_path / "mine.gin").write_text("NoamSchedule.warmup_steps = 7\n")
+    assert resolve_gin_file("mine", [str(tmp_path)]) == str(tmp_path / "mine.gin")
+    parse_gin(["optimization/adam_noam.gin", "mine"], ["LEARNING_RATE = 0.5"], [str(tmp_path)])
+    from ttszoo.training import NoamSchedule
+
+    schedule = gin.get_configurable(NoamSchedule)()
+    assert (schedule.peak, schedule.warmup_steps) == (0.5, 7)
+    gin.clear_config()
+    with pytest.raises(FileNotFoundError, match="Packaged files"):
+        resolve_gin_file("optimization/adam_nom")
+
+
+def test_strategy_on_one_machine(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert make_strategy().num_replicas_in_sync == 1
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(ValueError, match="TF_CONFIG is not valid JSON"):
+        make_strategy()
