@@ -106,19 +106,21 @@ def test_padded_entries_receive_nothing_and_act_as_the_end(end_of_memory):
     np.testing.assert_allclose(alignment[0, :, :4], reference, atol=1e-6)
 
 
-def test_long_alignment_has_finite_values_and_gradients():
+@pytest.mark.parametrize("space", ["log", "probability"])
+def test_long_alignment_has_finite_values_and_gradients(space):
     logits = tf.Variable(tf.random.normal([1, 2000, 500], stddev=3.0, seed=3))
 
     @tf.function(jit_compile=True)
     def value_and_gradient():
         with tf.GradientTape() as tape:
-            alignment = monotonic.stepwise_monotonic_alignment(logits)
+            alignment = monotonic.stepwise_monotonic_alignment(logits, space=space)
             loss = tf.reduce_sum(alignment * tf.range(500, dtype=tf.float32))
         return alignment, tape.gradient(loss, logits)
 
     alignment, gradient = value_and_gradient()
     assert np.isfinite(alignment.numpy()).all()
     assert np.isfinite(gradient.numpy()).all()
+    assert np.abs(gradient.numpy()).max() > 0
     np.testing.assert_allclose(alignment.numpy().sum(-1), 1.0, atol=1e-3)
 
 
