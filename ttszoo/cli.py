@@ -67,7 +67,7 @@ def _parse_gin(fv, operative_config=None):
 
 def _corpus_flags(fv):
     flags.DEFINE_string(
-        "out_dir",
+        "out",
         None,
         "Where to write the corpus (default: the cache folder of ttszoo.data.default_corpus_dir()).",
         flag_values=fv,
@@ -80,7 +80,7 @@ def _corpus_flags(fv):
 def _corpus(fv):
     from ttszoo.data import build_demo_corpus
 
-    path = build_demo_corpus(fv.out_dir, limit=fv.limit)
+    path = build_demo_corpus(fv.out, limit=fv.limit)
     print(f"Demo corpus ready in {path}")
 
 
@@ -130,7 +130,8 @@ def _preprocess(fv):
         num_shards=fv.num_shards,
         num_workers=fv.num_workers,
     )
-    print(summary)
+    if summary.skipped:
+        print(f"{len(summary.skipped)} items were skipped; features.json lists them.")
 
 
 # train

@@ -11,8 +11,9 @@ same corpus (same sentences and settings, recorded in ``corpus.json``) is reused
 
 import hashlib
 import json
-import multiprocessing
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from ttszoo.text.cleaners import english_cleaners
@@ -70,9 +71,14 @@ def build_demo_corpus(out_dir=None, limit=None, voice="en-us", words_per_minute=
         return out_dir
     (out_dir / "wavs").mkdir(parents=True, exist_ok=True)
     ids = [f"demo_{index:04d}" for index in range(1, len(sentences) + 1)]
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
-        pool.apply(_speak_all, (sentences, ids, str(out_dir), voice, words_per_minute, progress))
+    job = {"sentences": sentences, "ids": ids, "out_dir": str(out_dir), "voice": voice,
+           "words_per_minute": words_per_minute, "progress": progress}  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-c", "from ttszoo.data.demo_corpus import _speak_all; _speak_all()"],
+        input=json.dumps(job),
+        text=True,
+        check=True,
+    )
     rows = [
         f"{item}|{text}|{english_cleaners(text)}" for item, text in zip(ids, sentences, strict=True)
     ]
@@ -81,23 +87,20 @@ def build_demo_corpus(out_dir=None, limit=None, voice="en-us", words_per_minute=
     return out_dir
 
 
-def _speak_all(sentences, ids, out_dir, voice, words_per_minute, progress):
-    """Runs in a fresh process: speaks every sentence in order and writes 16-bit wavs."""
+def _speak_all():
+    """Runs in a fresh process (the job as JSON on stdin): speaks every sentence in order."""
     import soundfile
     from tqdm import tqdm
 
     from ttszoo.text import espeak
 
+    job = json.loads(sys.stdin.read())
+    pairs = list(zip(job["ids"], job["sentences"], strict=True))
     for item, sentence in tqdm(
-        list(zip(ids, sentences, strict=True)),
-        desc="Speaking demo corpus",
-        unit="utt",
-        disable=not progress,
+        pairs, desc="Speaking demo corpus", unit="utt", disable=not job["progress"]
     ):
-        samples = espeak.synthesize(sentence, voice=voice, words_per_minute=words_per_minute)
-        soundfile.write(
-            str(Path(out_dir) / "wavs" / f"{item}.wav"),
-            samples,
-            espeak.SAMPLE_RATE,
-            subtype="PCM_16",
+        samples = espeak.synthesize(
+            sentence, voice=job["voice"], words_per_minute=job["words_per_minute"]
         )
+        path = Path(job["out_dir"]) / "wavs" / f"{item}.wav"
+        soundfile.write(str(path), samples, espeak.SAMPLE_RATE, subtype="PCM_16")
