@@ -7,22 +7,12 @@ quantisation, M = 10 components, and prints a markdown table.
 """
 
 import argparse
-import time
 
 import tensorflow as tf
+from timing import best_seconds
 
 import ttszoo  # noqa: F401  (selects the TensorFlow Keras backend)
 from ttszoo import distributions
-
-
-def best_seconds(fn, repeats):
-    fn()  # compile
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn().numpy()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main():

@@ -10,10 +10,10 @@ Overhead per step = (sampler with network) / steps - network forward. Prints a m
 """
 
 import argparse
-import time
 
 import keras
 import tensorflow as tf
+from timing import best_seconds
 
 import ttszoo  # noqa: F401  (selects the TensorFlow Keras backend)
 from ttszoo import diffusion
@@ -35,16 +35,6 @@ class ConvDenoiser(keras.Model):
         for conv in self.convs:
             x = conv(x)
         return self.out(x)[..., 0]
-
-
-def best_seconds(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn().numpy()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def sampler_ms_per_step(sampler, batch, samples, repeats):

@@ -13,24 +13,13 @@ Prints markdown tables (best of ``--repeats`` runs after one warm-up / compile r
 
 import argparse
 import platform
-import time
 
 import numpy as np
 import tensorflow as tf
+from timing import best_seconds
 
 import ttszoo  # noqa: F401  (selects the TensorFlow Keras backend)
 from ttszoo.layers import monotonic
-
-
-def best_seconds(function, repeats):
-    function()  # compile
-    timings = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = function()
-        tf.nest.map_structure(lambda tensor: tensor.numpy(), result)
-        timings.append(time.perf_counter() - started)
-    return min(timings)  # the least disturbed run: the machine is shared
 
 
 def stepwise_timings(batch, steps, repeats):
