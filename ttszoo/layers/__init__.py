@@ -5,6 +5,14 @@ from ttszoo.layers.attention import (
     focus_rate,
     focused_head_weights,
 )
+from ttszoo.layers.conv import (
+    NORMS,
+    DilatedConv1D,
+    FrameGroupNormalization,
+    HighwayConv1D,
+    TransposedConv1D,
+)
+from ttszoo.layers.diffusion import DBlock, FiLM, NoiseLevelEncoding, UBlock
 from ttszoo.layers.monotonic import (
     raffel_monotonic_attention,
     stepwise_monotonic_alignment,
@@ -18,15 +26,34 @@ from ttszoo.layers.reduction import (
     trim_frames,
 )
 from ttszoo.layers.schedules import MonotonicAttentionSwitch, ReductionFactorCallback
+from ttszoo.layers.wavenet import (
+    DilatedCausalConv1D,
+    GatedResidualBlock,
+    MelUpsampler,
+    frame_interpolation_weights,
+)
 
 __all__ = [
+    "DBlock",
+    "DilatedCausalConv1D",
+    "FiLM",
+    "NORMS",
+    "DilatedConv1D",
+    "FrameGroupNormalization",
+    "GatedResidualBlock",
+    "HighwayConv1D",
+    "TransposedConv1D",
+    "MelUpsampler",
     "MonotonicAttentionSwitch",
+    "NoiseLevelEncoding",
     "ReductionFactorCallback",
     "ReductionFactorSchedule",
     "ReductionProjection",
     "StepwiseMonotonicMultiHeadAttention",
+    "UBlock",
     "focus_rate",
     "focused_head_weights",
+    "frame_interpolation_weights",
     "raffel_monotonic_attention",
     "reduced_length",
     "stepwise_monotonic_alignment",
