@@ -15,11 +15,13 @@ from ttszoo.models.registry import (
     list_models,
     register_model,
 )
+from ttszoo.models.wavenet import WaveNetVocoder
 
 __all__ = [
     "FAMILIES",
     "ModelInfo",
     "UnknownModelError",
+    "WaveNetVocoder",
     "get_model",
     "get_model_info",
     "list_models",
