@@ -2,6 +2,8 @@
 
 import json
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -84,3 +86,17 @@ def test_nothing_usable_raises(tmp_path):
     (tmp_path / "wavs" / "a.wav").write_bytes(b"junk")
     with pytest.raises(ValueError, match="No usable utterance"):
         preprocess_corpus(tmp_path, tmp_path / "out", num_workers=1, progress=False)
+
+
+def test_workers_run_from_a_script_without_main_guard(demo_corpus_dir, tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(
+        "from ttszoo.data import preprocess_corpus\n"
+        f"summary = preprocess_corpus({str(demo_corpus_dir)!r}, {str(tmp_path / 'out')!r}, num_workers=2, progress=False)\n"
+        "print(sum(summary.counts.values()))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "12"

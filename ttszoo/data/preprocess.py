@@ -1,16 +1,14 @@
 """Corpus -> sharded TFRecords, in parallel over processes, with a progress bar and a summary.
 
-Feature extraction (numpy / librosa) runs in worker processes started with ``spawn``; they
-never import TensorFlow. The parent tokenises the text and writes the shards. Output is
+Feature extraction (numpy / librosa) runs in worker subprocesses (``ttszoo.data.workers``)
+that never import TensorFlow or the calling script. The parent tokenises the text and writes the shards. Output is
 deterministic: utterances are sorted by id, the validation split is chosen by a hash of the
 id, shard ``k`` of a split gets every ``num_shards``-th utterance, and examples are
 serialised with sorted keys, so a re-run on the same input writes the same bytes.
 """
 
-import concurrent.futures
 import dataclasses
 import json
-import multiprocessing
 import os
 import time
 import warnings
@@ -22,9 +20,8 @@ from tqdm import tqdm
 
 import gin
 from ttszoo.audio.config import AudioConfig
-from ttszoo.audio.io import AudioError, load_wav
-from ttszoo.audio.spectrogram import compute_features
 from ttszoo.data.ljspeech import CorpusProblem, read_ljspeech, report_problems
+from ttszoo.data.workers import extract_in_subprocesses, features_of
 from ttszoo.text.tokenizer import Tokenizer, UnknownSymbolWarning
 
 SPLITS = ("train", "validation")
@@ -54,16 +51,6 @@ class PreprocessSummary:
                 str(problem) for problem in self.skipped
             )
         return text + "."
-
-
-def _features_of(job):
-    """Worker: ``(id, path, config dict)`` -> ``(id, AudioFeatures or None, problem or None)``."""
-    item_id, path, config_values = job
-    config = AudioConfig.from_dict(config_values)
-    try:
-        return item_id, compute_features(load_wav(path, config.sample_rate), config), None
-    except (AudioError, ValueError) as error:
-        return item_id, None, str(error)
 
 
 def _hash(item_id):
@@ -172,18 +159,14 @@ def preprocess_corpus(
 
 def _extract(jobs, num_workers, progress):
     bar = tqdm(total=len(jobs), desc="Extracting features", unit="utt", disable=not progress)
-    num_workers = num_workers or os.cpu_count() or 1
+    num_workers = min(num_workers or os.cpu_count() or 1, max(len(jobs), 1))
+    results = (
+        map(features_of, jobs) if num_workers == 1 else extract_in_subprocesses(jobs, num_workers)
+    )
     with bar:
-        if num_workers == 1:
-            for job in jobs:
-                yield _features_of(job)
-                bar.update()
-            return
-        context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(num_workers, mp_context=context) as pool:
-            for result in pool.map(_features_of, jobs, chunksize=4):
-                yield result
-                bar.update()
+        for result in results:
+            yield result
+            bar.update()
 
 
 def _write_split(records, out_dir, split, items, num_shards):
