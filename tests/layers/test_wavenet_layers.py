@@ -85,6 +85,15 @@ def test_gated_residual_block_matches_numpy_and_steps():
         np.testing.assert_allclose(skip_t, skip[:, t], atol=1e-5)
 
 
+def test_last_block_without_residual_output_passes_its_input_through():
+    x = np.random.default_rng(7).normal(size=(1, 5, 4)).astype(np.float32)
+    block = GatedResidualBlock(4, 6, 3, residual_output=False)
+    residual, skip = block(x)
+    np.testing.assert_array_equal(residual, x)
+    assert skip.shape == (1, 5, 3)
+    assert "residual_projection" not in " ".join(w.path for w in block.weights)
+
+
 def test_mel_upsampler_is_linear_interpolation_between_frame_centres():
     rng = np.random.default_rng(3)
     frames = rng.normal(size=(2, 5, 3)).astype(np.float32)

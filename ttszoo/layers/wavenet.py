@@ -175,6 +175,8 @@ class GatedResidualBlock(keras.layers.Layer):
       gate_channels: ``2G``, outputs of the dilated convolution (split into filter and gate).
       skip_channels: channels of the skip output.
       kernel_size, dilation_rate: of the dilated causal convolution.
+      residual_output: False for the last block of a network, whose residual output nobody
+        reads: it then has no residual projection and returns ``inputs`` as the residual.
 
     Call:
       ``inputs`` [B, S, R], ``condition`` [B, S, 2G] or None (local plus global conditioning,
@@ -192,9 +194,11 @@ class GatedResidualBlock(keras.layers.Layer):
         skip_channels,
         kernel_size=2,
         dilation_rate=1,
+        residual_output=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.residual_output = bool(residual_output)
         self.residual_channels = _check_positive_int(residual_channels, "residual_channels")
         self.gate_channels = _check_positive_int(gate_channels, "gate_channels", minimum=2)
         if self.gate_channels % 2:
@@ -223,10 +227,12 @@ class GatedResidualBlock(keras.layers.Layer):
             self.skip_channels, dtype=self.dtype_policy, name="skip_projection"
         )
         self.skip_projection.build((None, self.gate_channels // 2))
-        self.residual_projection = keras.layers.Dense(
-            self.residual_channels, dtype=self.dtype_policy, name="residual_projection"
-        )
-        self.residual_projection.build((None, self.gate_channels // 2))
+        self.residual_projection = None
+        if self.residual_output:
+            self.residual_projection = keras.layers.Dense(
+                self.residual_channels, dtype=self.dtype_policy, name="residual_projection"
+            )
+            self.residual_projection.build((None, self.gate_channels // 2))
 
     def _gate_and_project(self, inputs, hidden, condition):
         if condition is not None:
@@ -235,7 +241,9 @@ class GatedResidualBlock(keras.layers.Layer):
         filters, gates = tf.split(hidden, 2, axis=-1)
         gated = tf.tanh(filters) * tf.sigmoid(gates)
         skip = self.skip_projection(gated)
-        residual = (tf.cast(inputs, gated.dtype) + self.residual_projection(gated)) * np.sqrt(0.5)
+        residual = tf.cast(inputs, gated.dtype)
+        if self.residual_projection is not None:
+            residual = (residual + self.residual_projection(gated)) * np.sqrt(0.5)
         return residual, skip
 
     def call(self, inputs, condition=None):
@@ -263,6 +271,7 @@ class GatedResidualBlock(keras.layers.Layer):
             skip_channels=self.skip_channels,
             kernel_size=self.kernel_size,
             dilation_rate=self.dilation_rate,
+            residual_output=self.residual_output,
         )
         return config
 

@@ -178,6 +178,7 @@ class WaveNetVocoder(keras.Model):
                 skip_channels,
                 kernel_size=kernel_size,
                 dilation_rate=dilation,
+                residual_output=i < num_layers - 1,
                 dtype=policy,
                 name=f"block_{i}",
             )
@@ -188,6 +189,24 @@ class WaveNetVocoder(keras.Model):
             self.output_channels, dtype=policy, name="head_output"
         )
         self._compiled_loops = {}
+
+    def build(self, input_shape=None):
+        """Builds every weight from the constructor's sizes (the input shapes are not needed)."""
+        self.input_projection.build((None, None, 1))
+        self.frame_network.build((None, None, self.n_mels))
+        self.condition_projection.build((None, None, self.condition_channels))
+        if self.speaker_embedding is not None:
+            self.speaker_embedding.build((None,))
+            self.speaker_projection.build((None, self.speaker_channels))
+        for block in self.blocks:
+            block.build((None, None, self.residual_channels), (None, None, self.gate_channels))
+        self.head_hidden.build((None, None, self.skip_channels))
+        self.head_output.build((None, None, self.skip_channels))
+        self.built = True
+
+    def _ensure_built(self):
+        if not self.built:
+            self.build()
 
     # ----------------------------------------------------------------------------- structure
     @property
@@ -359,6 +378,7 @@ class WaveNetVocoder(keras.Model):
         ``bits_per_sample = loss / ln 2``. For ``continuous_gaussian`` both are (often negative)
         densities rather than class probabilities; see the class docstring.
         """
+        self._ensure_built()
         previous, targets, condition, mask, valid = self._crop_window(batch, training)
         skip = self.context_frames * self.hop_length
         params = self.network(tf.cast(previous, self.compute_dtype), condition, valid)[:, skip:]
@@ -434,6 +454,7 @@ class WaveNetVocoder(keras.Model):
                 f"loop), got shape {mel.shape}."
             )
         speaker = self._check_speaker(speaker)
+        self._ensure_built()
         return mel, self.frame_conditioning(mel, speaker)
 
     def incremental_outputs(self, mel, audio, speaker=None):
