@@ -6,6 +6,7 @@ registers its models with ``@register_model`` when imported; import it below so 
 model implements.
 """
 
+from ttszoo.models.dctts import SSRN, Text2Mel
 from ttszoo.models.registry import (
     FAMILIES,
     ModelInfo,
@@ -20,6 +21,8 @@ from ttszoo.models.wavenet import WaveNetVocoder
 __all__ = [
     "FAMILIES",
     "ModelInfo",
+    "SSRN",
+    "Text2Mel",
     "UnknownModelError",
     "WaveNetVocoder",
     "get_model",

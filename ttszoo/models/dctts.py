@@ -1,0 +1,468 @@
+"""DCTTS: Text2Mel (text -> reduced mel) and SSRN (reduced mel -> linear spectrogram).
+
+Tachibana, Uenoyama, Aihara 2017, "Efficiently Trainable Text-to-Speech System Based on Deep
+Convolutional Networks with Guided Attention" (arXiv 1710.08969); layer stacks, losses and
+inference as REFERENCES §5 describes them (blocks in ``dctts_blocks``, losses in
+``dctts_losses``, autoregressive inference in ``dctts_inference``). The two models are trained
+separately into two model directories (``gin/recipes/dctts/``) and chained by the Synthesizer.
+
+Frame rates. The records hold mel and linear spectrograms at the full frame rate, padded to a
+multiple of ``r`` (``make_dataset(frame_multiple=r)``). Both models take every ``r``-th mel
+frame (the paper's ``S = mel[::r]``). ``Text2Mel.synthesize`` returns the reduced mel under
+``"reduced_mel"`` and, under ``"mel"``, the same frames each repeated ``r`` times, so that
+``"mel"`` has the full frame rate like every acoustic model's; ``SSRN.vocode`` takes that
+full-rate mel, keeps every ``r``-th frame (the reduced mel exactly) and returns the linear
+spectrogram at the full rate.
+"""
+
+import keras
+import tensorflow as tf
+
+from ttszoo.layers.attention import focus_rate
+from ttszoo.layers.conv import HIGHWAY_ACTIVATIONS, NORMS
+from ttszoo.models.dctts_blocks import AudioDecoder, AudioEncoder, SSRNStack, TextEncoder
+from ttszoo.models.dctts_inference import ATTENTION_MODES, synthesize_autoregressively
+from ttszoo.models.dctts_losses import guided_attention_loss, spectrogram_losses
+from ttszoo.models.registry import register_model
+
+PAPER = (
+    "Tachibana, Uenoyama, Aihara 2017, Efficiently Trainable Text-to-Speech System Based on "
+    "Deep Convolutional Networks with Guided Attention, arXiv 1710.08969"
+)
+
+
+def _check_bins(batch_value, expected, what, setting):
+    bins = batch_value.shape[-1]
+    if bins is not None and bins != expected:
+        raise ValueError(
+            f"The batch has {bins} {what} bins but the model was built for {expected}; set "
+            f"{setting} = {bins} (the records' audio config) or preprocess with matching settings."
+        )
+
+
+def _check_frame_multiple(frames, r):
+    if frames is not None and frames % r:
+        raise ValueError(
+            f"The batch has {frames} frames, not a multiple of the reduction factor {r}; build "
+            f"the dataset with make_dataset(frame_multiple={r})."
+        )
+
+
+def _common_config(model):
+    return dict(
+        dropout=model.dropout,
+        norm=model.norm,
+        separable=model.separable,
+        groups=model.groups,
+        highway_activation=model.highway_activation,
+        dtype=model.dtype_policy,
+    )
+
+
+def _check_common(norm, highway_activation, reduction_factor):
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}.")
+    if highway_activation not in HIGHWAY_ACTIVATIONS:
+        raise ValueError(
+            f"highway_activation must be one of {HIGHWAY_ACTIVATIONS}, got {highway_activation!r}."
+        )
+    if isinstance(reduction_factor, bool) or not isinstance(reduction_factor, int):
+        raise ValueError(f"reduction_factor must be an int, got {reduction_factor!r}.")
+    if reduction_factor < 1:
+        raise ValueError(f"reduction_factor must be >= 1, got {reduction_factor}.")
+
+
+@register_model(
+    "dctts_text2mel",
+    family="acoustic",
+    paper=PAPER,
+    description="DCTTS Text2Mel: text to mel every r frames with a causal convolutional decoder "
+    "and guided attention.",
+)
+class Text2Mel(keras.Model):
+    """DCTTS Text2Mel: TextEnc, AudioEnc, dot-product attention and AudioDec.
+
+    ``A = softmax_n(Q K^T / sqrt(d))`` ``[B, T, N]``, ``R = A V``, ``Y = sigmoid(AudioDec([R; Q]))``
+    where ``Q = AudioEnc(S shifted right by one frame)``, so ``Y_t`` predicts ``S_t`` from
+    ``S_{<t}``. Loss: ``L1 + D_bin`` on the reduced mel plus ``attention_loss_weight`` times the
+    guided attention loss (per-utterance ``N`` and ``T``, ``g``), masked for padding.
+
+    Args:
+      vocab_size: text symbols (``Tokenizer().vocab_size``: 40 for characters).
+      e, d: embedding and hidden sizes (paper / dc_tts: 128, 256).
+      n_mels: mel bins ``F`` of the records.
+      reduction_factor: ``r``; the model works on every ``r``-th mel frame (paper: 4).
+      dropout, norm, separable, groups, highway_activation: the conv layers' options
+        (``ttszoo.layers.DilatedConv1D``, ``HighwayConv1D``).
+      guided_attention_g: ``g`` of the guide (0.2).
+      attention_loss_weight, l1_weight, binary_divergence_weight: loss weights.
+      max_text_length: the longest text ``synthesize`` accepts, in symbols (dc_tts: 180).
+      max_decoder_steps: the guard on reduced frames per utterance at inference.
+      attention_mode: ``"paper"`` (forcibly incremental attention), ``"window"`` (dc_tts) or
+        ``"none"``, at inference.
+      attention_window: the window of ``"window"`` (dc_tts: 3).
+    """
+
+    def __init__(
+        self,
+        vocab_size=40,
+        e=128,
+        d=256,
+        n_mels=80,
+        reduction_factor=4,
+        dropout=0.05,
+        norm="layer",
+        separable=False,
+        groups=8,
+        highway_activation="linear",
+        guided_attention_g=0.2,
+        attention_loss_weight=1.0,
+        l1_weight=1.0,
+        binary_divergence_weight=1.0,
+        max_text_length=180,
+        max_decoder_steps=400,
+        attention_mode="paper",
+        attention_window=3,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        _check_common(norm, highway_activation, reduction_factor)
+        if attention_mode not in ATTENTION_MODES:
+            raise ValueError(
+                f"attention_mode must be one of {ATTENTION_MODES}, got {attention_mode!r}."
+            )
+        if max_text_length < 1 or max_decoder_steps < 1:
+            raise ValueError("max_text_length and max_decoder_steps must be >= 1.")
+        self.vocab_size = vocab_size
+        self.e = e
+        self.d = d
+        self.n_mels = n_mels
+        self.reduction_factor = reduction_factor
+        self.dropout = dropout
+        self.norm = norm
+        self.separable = separable
+        self.groups = groups
+        self.highway_activation = highway_activation
+        self.guided_attention_g = guided_attention_g
+        self.attention_loss_weight = attention_loss_weight
+        self.l1_weight = l1_weight
+        self.binary_divergence_weight = binary_divergence_weight
+        self.max_text_length = max_text_length
+        self.max_decoder_steps = max_decoder_steps
+        self.attention_mode = attention_mode
+        self.attention_window = attention_window
+        common = _common_config(self)
+        self.text_encoder = TextEncoder(vocab_size, e, d, name="text_encoder", **common)
+        self.audio_encoder = AudioEncoder(d, name="audio_encoder", **common)
+        self.audio_decoder = AudioDecoder(d, n_mels, name="audio_decoder", **common)
+        self._synthesis_function = None
+
+    # The pieces, shared by the parallel (training) pass and the frame-by-frame decoder.
+
+    def attention_scores(self, queries, keys, text_mask):
+        """``Q K^T / sqrt(d)`` float32 ``[B, T, N]``, padded symbols at -1e9."""
+        scores = tf.matmul(
+            tf.cast(queries, tf.float32), tf.cast(keys, tf.float32), transpose_b=True
+        ) / tf.sqrt(float(self.d))
+        return tf.where(tf.cast(text_mask, tf.bool)[:, None, :], scores, -1e9)
+
+    def decoder_inputs(self, probabilities, values, queries):
+        """``R' = [A V; Q]`` ``[B, T, 2d]`` from the attention ``[B, T, N]``."""
+        read = tf.matmul(tf.cast(probabilities, values.dtype), values)
+        return tf.concat([read, tf.cast(queries, read.dtype)], axis=-1)
+
+    def call(self, inputs, training=False):
+        """Parallel (teacher-forced) pass.
+
+        Args:
+          inputs: ``(text int32 [B, N], previous_frames float [B, T, F])``, the frames shifted
+            right by one (frame 0 is zeros).
+
+        Returns:
+          ``(logits float [B, T, F], alignment float32 [B, T, N])``.
+        """
+        text, frames = inputs
+        keys, values = self.text_encoder(text, training=training)
+        queries = self.audio_encoder(frames, training=training)
+        alignment = tf.nn.softmax(self.attention_scores(queries, keys, text > 0), axis=-1)
+        logits = self.audio_decoder(
+            self.decoder_inputs(alignment, values, queries), training=training
+        )
+        return logits, alignment
+
+    def initial_decoder_state(self, batch_size):
+        """The queues of AudioEnc and AudioDec before the first frame."""
+        return (
+            self.audio_encoder.initial_state(batch_size),
+            self.audio_decoder.initial_state(batch_size),
+        )
+
+    def decode_step(self, frame, states, keys, values, text_mask, score_fn=None, attention_fn=None):
+        """One decoder frame: only frame ``t`` is computed, from cached queues.
+
+        Args:
+          frame: ``[B, 1, F]`` the previous output (zeros at t = 0).
+          states: ``initial_decoder_state`` or the states a previous step returned.
+          keys, values: ``[B, N, d]`` from ``text_encoder``; text_mask: bool ``[B, N]``.
+          score_fn: optional ``[B, N] -> [B, N]`` on the scores before the softmax.
+          attention_fn: optional ``[B, N] -> [B, N]`` on the attention after it.
+
+        Returns:
+          ``(query [B, 1, d], logits [B, F], attention float32 [B, N], states)``.
+        """
+        encoder_states, decoder_states = states
+        query, encoder_states = self.audio_encoder.step(frame, encoder_states)
+        scores = self.attention_scores(query, keys, text_mask)[:, 0]
+        if score_fn is not None:
+            scores = score_fn(scores)
+        probabilities = tf.nn.softmax(scores, axis=-1)
+        if attention_fn is not None:
+            probabilities = attention_fn(probabilities)
+        logits, decoder_states = self.audio_decoder.step(
+            self.decoder_inputs(probabilities[:, None], values, query), decoder_states
+        )
+        return query, logits[:, 0], probabilities, (encoder_states, decoder_states)
+
+    # The model interface (docs/model_directory.md).
+
+    def _reduced_targets(self, batch):
+        r = self.reduction_factor
+        _check_bins(batch["mel"], self.n_mels, "mel", "Text2Mel.n_mels")
+        _check_frame_multiple(batch["mel"].shape[1], r)
+        mel = tf.cast(batch["mel"], tf.float32)[:, ::r]
+        frame_length = -(-tf.cast(batch["mel_length"], tf.int32) // r)
+        mask = tf.sequence_mask(frame_length, tf.shape(mel)[1], tf.float32)
+        return mel, frame_length, mask
+
+    def teacher_forced(self, batch, training=False):
+        """Runs the parallel pass on a batch; returns logits, alignment and the reduced targets."""
+        mel, frame_length, mask = self._reduced_targets(batch)
+        previous = tf.pad(mel[:, :-1], [[0, 0], [1, 0], [0, 0]])
+        logits, alignment = self((batch["text"], previous), training=training)
+        return logits, alignment, mel, frame_length, mask
+
+    def compute_losses(self, batch, training=False):
+        logits, alignment, mel, frame_length, mask = self.teacher_forced(batch, training)
+        l1, divergence = spectrogram_losses(logits, mel, mask)
+        attention = guided_attention_loss(
+            tf.transpose(alignment, [0, 2, 1]),
+            batch["text_length"],
+            frame_length,
+            self.guided_attention_g,
+        )
+        loss = (
+            self.l1_weight * l1
+            + self.binary_divergence_weight * divergence
+            + self.attention_loss_weight * attention
+        )
+        rate = focus_rate(alignment[:, None], mask > 0)
+        return {
+            "loss": loss,
+            "mel_l1": l1,
+            "mel_binary_divergence": divergence,
+            "guided_attention": attention,
+            "focus_rate": tf.reduce_mean(rate),
+        }
+
+    def check_text_ids(self, text_ids):
+        """Raises a ValueError for text the model cannot speak (empty, too long, unknown ids)."""
+        if text_ids.shape.rank != 2:
+            raise ValueError(
+                f"text_ids must be int ids of shape [batch, symbols], got shape {text_ids.shape}."
+            )
+        length = text_ids.shape[1]
+        if length == 0:
+            raise ValueError("The text is empty; give at least one speakable character.")
+        if length is not None and length > self.max_text_length:
+            raise ValueError(
+                f"The text has {length} symbols, more than max_text_length={self.max_text_length} "
+                "this model synthesizes; split it into sentences, or raise "
+                "Text2Mel.max_text_length (and max_decoder_steps) and fine-tune."
+            )
+        if tf.executing_eagerly():
+            ids = text_ids.numpy()
+            if ids.min() < 0 or ids.max() >= self.vocab_size:
+                raise ValueError(
+                    f"Text ids must be in [0, {self.vocab_size}), got values from {ids.min()} to "
+                    f"{ids.max()}; encode text with the tokenizer the model was trained with."
+                )
+            if (ids > 0).sum(axis=1).min() == 0:
+                raise ValueError("A text in the batch is empty (all padding).")
+
+    def synthesize(self, text_ids, max_steps=None):
+        """Text ids ``[B, N]`` -> mel, frame by frame (see ``dctts_inference``).
+
+        Returns:
+          dict: ``"mel"`` float32 ``[B, T * r, F]`` (each reduced frame repeated r times),
+          ``"reduced_mel"`` ``[B, T, F]``, ``"alignment"`` ``[B, N, T]``, ``"mel_length"`` and
+          ``"reduced_length"`` int32 ``[B]``.
+        """
+        text_ids = tf.convert_to_tensor(text_ids, tf.int32)
+        self.check_text_ids(text_ids)
+        if self._synthesis_function is None:
+            self._synthesis_function = tf.function(
+                lambda ids, steps: synthesize_autoregressively(
+                    self, ids, steps, self.attention_mode, self.attention_window
+                ),
+                reduce_retracing=True,
+            )
+        steps = tf.constant(max_steps or self.max_decoder_steps, tf.int32)
+        outputs = dict(self._synthesis_function(text_ids, steps))
+        outputs["mel"] = tf.repeat(outputs["reduced_mel"], self.reduction_factor, axis=1)
+        outputs["mel_length"] = outputs["reduced_length"] * self.reduction_factor
+        return outputs
+
+    def sample(self, batch):
+        logits, alignment, mel, frame_length, _ = self.teacher_forced(batch)
+        frames, symbols = frame_length[0], batch["text_length"][0]
+        synthesized = self.synthesize(batch["text"][:1, :symbols])
+        steps = synthesized["reduced_length"][0]
+        return {
+            "images": {
+                "alignment_teacher_forced": tf.transpose(alignment[0, :frames, :symbols]),
+                "mel_teacher_forced": tf.transpose(
+                    tf.sigmoid(tf.cast(logits[0, :frames], tf.float32))
+                ),
+                "mel_target": tf.transpose(mel[0, :frames]),
+                "alignment_synthesized": synthesized["alignment"][0, :, :steps],
+                "mel_synthesized": tf.transpose(synthesized["reduced_mel"][0, :steps]),
+            }
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            vocab_size=self.vocab_size,
+            e=self.e,
+            d=self.d,
+            n_mels=self.n_mels,
+            reduction_factor=self.reduction_factor,
+            dropout=self.dropout,
+            norm=self.norm,
+            separable=self.separable,
+            groups=self.groups,
+            highway_activation=self.highway_activation,
+            guided_attention_g=self.guided_attention_g,
+            attention_loss_weight=self.attention_loss_weight,
+            l1_weight=self.l1_weight,
+            binary_divergence_weight=self.binary_divergence_weight,
+            max_text_length=self.max_text_length,
+            max_decoder_steps=self.max_decoder_steps,
+            attention_mode=self.attention_mode,
+            attention_window=self.attention_window,
+        )
+        return config
+
+
+@register_model(
+    "dctts_ssrn",
+    family="vocoder",
+    paper=PAPER,
+    description="DCTTS SSRN: mel every r frames to the full-rate linear spectrogram "
+    "(Griffin-Lim makes the audio).",
+)
+class SSRN(keras.Model):
+    """DCTTS' spectrogram super-resolution network, trained on ground-truth mels.
+
+    Input every ``r``-th mel frame ``[B, T, F]``; output the linear spectrogram
+    ``Z = sigmoid(logits)`` ``[B, T * r, F']``. Loss ``L1 + D_bin`` on the unpadded frames.
+
+    Args:
+      n_mels: ``F``; n_linear: ``F' = n_fft / 2 + 1`` of the records.
+      c: channels (paper / dc_tts: 512).
+      reduction_factor: ``r``, a power of two (paper: 4).
+      dropout, norm, separable, groups, highway_activation: the conv layers' options.
+      deconv_kernel_size: of the stride-2 transposed convolutions (dc_tts: 3).
+      l1_weight, binary_divergence_weight: loss weights.
+    """
+
+    def __init__(
+        self,
+        n_mels=80,
+        n_linear=1025,
+        c=512,
+        reduction_factor=4,
+        dropout=0.05,
+        norm="layer",
+        separable=False,
+        groups=8,
+        highway_activation="linear",
+        deconv_kernel_size=3,
+        l1_weight=1.0,
+        binary_divergence_weight=1.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        _check_common(norm, highway_activation, reduction_factor)
+        self.n_mels = n_mels
+        self.n_linear = n_linear
+        self.c = c
+        self.reduction_factor = reduction_factor
+        self.dropout = dropout
+        self.norm = norm
+        self.separable = separable
+        self.groups = groups
+        self.highway_activation = highway_activation
+        self.deconv_kernel_size = deconv_kernel_size
+        self.l1_weight = l1_weight
+        self.binary_divergence_weight = binary_divergence_weight
+        self.stack = SSRNStack(
+            c,
+            n_linear,
+            reduction_factor,
+            deconv_kernel_size,
+            name="ssrn",
+            **_common_config(self),
+        )
+
+    def call(self, reduced_mel, training=False):
+        """Reduced mel ``[B, T, F]`` -> linear logits ``[B, T * r, F']``."""
+        return self.stack(reduced_mel, training=training)
+
+    def _reduce(self, mel):
+        _check_bins(mel, self.n_mels, "mel", "SSRN.n_mels")
+        _check_frame_multiple(mel.shape[1], self.reduction_factor)
+        return tf.cast(mel, self.compute_dtype)[:, :: self.reduction_factor]
+
+    def compute_losses(self, batch, training=False):
+        _check_bins(batch["linear"], self.n_linear, "linear", "SSRN.n_linear")
+        logits = self(self._reduce(batch["mel"]), training=training)
+        l1, divergence = spectrogram_losses(logits, batch["linear"], batch["mel_mask"])
+        loss = self.l1_weight * l1 + self.binary_divergence_weight * divergence
+        return {"loss": loss, "linear_l1": l1, "linear_binary_divergence": divergence}
+
+    def vocode(self, mel):
+        """Full-rate mel ``[B, T, F]`` (T a multiple of r) -> ``{"linear": [B, T, F']}``."""
+        mel = tf.convert_to_tensor(mel)
+        if mel.shape.rank != 3:
+            raise ValueError(f"SSRN.vocode takes a mel [batch, frames, bins], got {mel.shape}.")
+        return {"linear": tf.sigmoid(tf.cast(self(self._reduce(mel)), tf.float32))}
+
+    def sample(self, batch):
+        frames = batch["mel_length"][0]
+        linear = self.vocode(batch["mel"][:1])["linear"][0, :frames]
+        return {
+            "images": {
+                "linear_predicted": tf.transpose(linear),
+                "linear_target": tf.transpose(batch["linear"][0, :frames]),
+            },
+            "linear": {"predicted": linear},
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            n_mels=self.n_mels,
+            n_linear=self.n_linear,
+            c=self.c,
+            reduction_factor=self.reduction_factor,
+            dropout=self.dropout,
+            norm=self.norm,
+            separable=self.separable,
+            groups=self.groups,
+            highway_activation=self.highway_activation,
+            deconv_kernel_size=self.deconv_kernel_size,
+            l1_weight=self.l1_weight,
+            binary_divergence_weight=self.binary_divergence_weight,
+        )
+        return config
