@@ -1,0 +1,114 @@
+"""WaveNet generation speed: queue-based incremental steps against naive recomputation.
+
+Both generate sample by sample inside one XLA-compiled ``tf.while_loop`` with a static trip
+count and the same weights:
+  * fast (``WaveNetVocoder.generate``): one network step per sample from per-layer queues
+    (Paine et al. 2016, Fast WaveNet), so the cost per sample does not depend on the receptive
+    field;
+  * naive: for each sample, the parallel network over the last ``receptive_field`` samples,
+    keeping only its last output.
+Prints samples/s, the speed-up and the real-time factor (seconds of compute per second of
+22.05 kHz audio; below 1 is faster than real time) as a markdown table. Best of N runs.
+
+    python benchmarks/wavenet_speed.py [--repeats 3]
+"""
+
+import argparse
+
+import tensorflow as tf
+from timing import best_seconds
+
+import ttszoo  # noqa: F401  (selects the TensorFlow Keras backend)
+from ttszoo.models import WaveNetVocoder
+
+SAMPLE_RATE, HOP = 22050, 276
+SMALL = dict(
+    residual_channels=32,
+    gate_channels=64,
+    skip_channels=32,
+    kernel_size=2,
+    num_layers=10,
+    dilation_cycle=10,
+    condition_channels=32,
+    num_mixtures=4,
+)  # gin/models/wavenet_small.gin: receptive field 1024 samples
+LJSPEECH = dict(
+    residual_channels=128,
+    gate_channels=256,
+    skip_channels=128,
+    kernel_size=3,
+    num_layers=24,
+    dilation_cycle=8,
+    condition_channels=128,
+    num_mixtures=10,
+)  # gin/models/wavenet.gin: receptive field 1531 samples
+
+
+def naive_generator(model, num_samples):
+    """Generation that reruns the parallel network over the receptive field for every sample."""
+    window = model.receptive_field
+
+    @tf.function(jit_compile=True)
+    def generate(mel, seed):
+        batch = tf.shape(mel)[0]
+        condition = model.upsampler(model.frame_conditioning(mel))[:, :num_samples]
+        condition = tf.pad(condition, [[0, 0], [window - 1, 0], [0, 0]])
+        history = tf.zeros([batch, window], tf.float32)  # previous samples, newest last
+        outputs = tf.TensorArray(tf.float32, size=num_samples)
+
+        def body(position, history, outputs):
+            window_condition = tf.slice(
+                condition, [0, position, 0], [batch, window, condition.shape[-1]]
+            )
+            params = model.network(history, window_condition)[:, -1]
+            step_seed = tf.stack([seed[0], seed[1] + position])
+            sample = tf.cast(model.distribution(params).sample(seed=step_seed), tf.float32)
+            history = tf.concat([history[:, 1:], sample[:, None]], axis=1)
+            return position + 1, history, outputs.write(position, sample)
+
+        _, _, outputs = tf.while_loop(
+            lambda position, *_: position < num_samples,
+            body,
+            (tf.constant(0), history, outputs),
+            maximum_iterations=num_samples,
+        )
+        return tf.transpose(outputs.stack())
+
+    return generate
+
+
+def measure(name, settings, batch, fast_frames, naive_frames, repeats):
+    model = WaveNetVocoder(hop_length=HOP, n_mels=80, **settings)
+    model.build()
+    mel = tf.random.stateless_uniform([batch, fast_frames, 80], seed=[1, 2])
+    fast_seconds = best_seconds(lambda: model.generate(mel, seed=0), repeats)
+    fast_rate = batch * fast_frames * HOP / fast_seconds
+    naive_samples = naive_frames * HOP
+    naive = naive_generator(model, naive_samples)
+    seed = tf.constant([0, 0])
+    naive_seconds = best_seconds(lambda: naive(mel[:, :naive_frames], seed), repeats)
+    naive_rate = batch * naive_samples / naive_seconds
+    print(
+        f"| {name} | {model.receptive_field} | {batch} | {fast_rate:,.0f} | {naive_rate:,.0f} | "
+        f"{fast_rate / naive_rate:.0f}x | {SAMPLE_RATE / fast_rate * batch:.1f} | "
+        f"{SAMPLE_RATE / fast_rate:.2f} |",
+        flush=True,
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    print(
+        "| model | receptive field (samples) | batch | fast (samples/s) | naive (samples/s) | "
+        "speed-up | RTF per utterance | RTF per batch-second of audio |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    measure("small (demo)", SMALL, 1, 40, 2, args.repeats)
+    measure("small (demo)", SMALL, 8, 20, 1, args.repeats)
+    measure("LJSpeech", LJSPEECH, 1, 10, 1, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
