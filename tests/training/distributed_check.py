@@ -13,28 +13,15 @@ tf.config.set_logical_device_configuration(
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from tiny_models import AUDIO, synthetic_dataset  # noqa: E402
+from tiny_models import fixed_tiny_vocoder, synthetic_dataset  # noqa: E402
 
-from ttszoo.models import get_model  # noqa: E402
 from ttszoo.training import Trainer, complete_steps  # noqa: E402
-
-
-def model_fn():
-    model = get_model("tiny_vocoder")
-    model(tf.zeros([1, 2, AUDIO.n_mels]))
-    model.set_weights(
-        [
-            np.linspace(-0.5, 0.5, int(np.prod(w.shape)), dtype=np.float32).reshape(w.shape)
-            for w in model.weights
-        ]
-    )
-    return model
 
 
 def run(strategy, model_dir, steps=3):
     data = synthetic_dataset(None, split="validation")
     trainer = Trainer(
-        model_dir, strategy, model_fn, lambda precision: keras.optimizers.SGD(0.5), data, data,
+        model_dir, strategy, fixed_tiny_vocoder, lambda precision: keras.optimizers.SGD(0.5), data, data,
         validate_every=3, checkpoint_every=2, sample_every=0, log_every=1, verbose=False,
     )  # fmt: skip
     logs = trainer.fit(steps)
@@ -46,7 +33,7 @@ out = sys.argv[1]
 mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 mirrored_trainer, mirrored_logs, mirrored_weights = run(mirrored, f"{out}/mirrored")
 _, single_logs, single_weights = run(tf.distribute.get_strategy(), f"{out}/single")
-initial = [np.asarray(w.numpy()) for w in model_fn().weights]
+initial = [np.asarray(w.numpy()) for w in fixed_tiny_vocoder().weights]
 print(
     json.dumps(
         {

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 import gin
 from ttszoo.audio import AudioConfig
-from ttszoo.models import register_model
+from ttszoo.models import get_model, register_model
 
 AUDIO = AudioConfig(
     sample_rate=8000, hop_length=32, win_length=64, n_fft=64, n_mels=8, griffin_lim_iters=4
@@ -202,3 +202,16 @@ def train_tiny_pair(root):
         params=['get_model.name = "tiny_vocoder"', "train.steps = 10", "train.sample_every = 10"],
     )
     return str(acoustic), str(vocoder)
+
+
+def fixed_tiny_vocoder():
+    """The tiny vocoder with fixed weights, so runs under different strategies start equal."""
+    model = get_model("tiny_vocoder")
+    model(tf.zeros([1, 2, AUDIO.n_mels]))
+    model.set_weights(
+        [
+            np.linspace(-0.5, 0.5, int(np.prod(w.shape)), dtype=np.float32).reshape(w.shape)
+            for w in model.weights
+        ]
+    )
+    return model
