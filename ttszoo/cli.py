@@ -6,6 +6,7 @@ Commands:
   train        train (or resume) a gin-configured model into a model directory
   synthesize   text (or a file of lines) to wav with trained model directories
   export       write a trained pipeline as a TensorFlow SavedModel for serving
+  schedule-search  find a few-step noise schedule for a trained diffusion vocoder
   models       list the registered models
 
 ``ttszoo <command> --help`` explains every flag of a command.
@@ -274,6 +275,80 @@ def _models(fv):
         )
 
 
+# schedule-search
+
+
+def _schedule_search_flags(fv):
+    flags.DEFINE_string(
+        "model_dir", None, "A trained diffusion vocoder (WaveGrad) model directory.", flag_values=fv
+    )
+    flags.DEFINE_integer(
+        "iterations",
+        6,
+        "Denoising iterations of the schedule to find.",
+        lower_bound=1,
+        flag_values=fv,
+    )
+    flags.DEFINE_string(
+        "records_dir",
+        None,
+        "Records whose validation split holds the held-out utterances (default: the training records).",
+        flag_values=fv,
+    )
+    flags.DEFINE_integer(
+        "utterances", 4, "Held-out utterances scored per candidate.", lower_bound=1, flag_values=fv
+    )
+    flags.DEFINE_integer(
+        "max_frames",
+        128,
+        "Score the first MAX_FRAMES frames of each.",
+        lower_bound=8,
+        flag_values=fv,
+    )
+    flags.DEFINE_enum(
+        "grid",
+        "mantissa",
+        ["mantissa", "wavegrad"],
+        "Candidates: lmnt-com/wavegrad's mantissa x exponent grid or ivanvovk/WaveGrad's digit grid.",
+        flag_values=fv,
+    )
+    flags.DEFINE_integer(
+        "search_level", 3, "Mantissas per step of the mantissa grid.", lower_bound=1, flag_values=fv
+    )
+    flags.DEFINE_integer(
+        "max_candidates",
+        None,
+        "Score a seeded random subset of this many grid candidates (plus the named schedule).",
+        lower_bound=1,
+        flag_values=fv,
+    )
+    flags.DEFINE_integer("seed", 0, "Seed of the sampling noise and the subset.", flag_values=fv)
+    flags.mark_flag_as_required("model_dir", flag_values=fv)
+
+
+def _schedule_search(fv):
+    from ttszoo.training.noise_schedules import search_model_schedule
+
+    result = search_model_schedule(
+        fv.model_dir,
+        iterations=fv.iterations,
+        records_dir=fv.records_dir,
+        utterances=fv.utterances,
+        max_frames=fv.max_frames,
+        grid=fv.grid,
+        search_level=fv.search_level,
+        max_candidates=fv.max_candidates,
+        seed=fv.seed,
+    )
+    betas = ", ".join(f"{b:.4g}" for b in result["betas"])
+    named = result["named_schedule_score"]
+    reference = "" if named is None else f" (named wavegrad-{fv.iterations}: {named:.4f})"
+    print(
+        f"Best of {result['candidates']} schedules: [{betas}], log-mel distance "
+        f"{result['score']:.4f}{reference}. Saved to {result['path']}"
+    )
+
+
 COMMANDS = {
     command.name: command
     for command in (
@@ -308,6 +383,12 @@ COMMANDS = {
             _export,
         ),
         Command("models", "list the registered models", _models_flags, _models),
+        Command(
+            "schedule-search",
+            "find a few-step noise schedule for a trained diffusion vocoder",
+            _schedule_search_flags,
+            _schedule_search,
+        ),
     )
 }
 

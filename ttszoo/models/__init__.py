@@ -16,6 +16,7 @@ from ttszoo.models.registry import (
     list_models,
     register_model,
 )
+from ttszoo.models.wavegrad import WaveGrad
 from ttszoo.models.wavenet import WaveNetVocoder
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "SSRN",
     "Text2Mel",
     "UnknownModelError",
+    "WaveGrad",
     "WaveNetVocoder",
     "get_model",
     "get_model_info",

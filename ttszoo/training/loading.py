@@ -16,6 +16,7 @@ from ttszoo.training.checkpoints import latest_checkpoint
 from ttszoo.training.fingerprint import check_fingerprint
 from ttszoo.training.gin_config import import_configurables
 from ttszoo.training.model_dir import ModelDirectory, ModelDirectoryError
+from ttszoo.training.noise_schedules import apply_searched_schedule
 from ttszoo.training.specs import example_batch
 
 
@@ -67,6 +68,7 @@ def load_trained_model(model_dir):
         keras.config.set_dtype_policy(previous_policy)
     check_fingerprint(directory.fingerprint, model)
     tf.train.Checkpoint(model=model).read(prefix).expect_partial().assert_existing_objects_matched()
+    apply_searched_schedule(model, directory)  # diffusion vocoders: a searched schedule
     return TrainedModel(
         model=model,
         info=get_model_info(model.registry_name),
