@@ -139,6 +139,10 @@ def test_vocode_is_batched_seeded_and_in_range():
     assert np.all(np.abs(audio) <= 1.0) and np.isfinite(audio).all()
     np.testing.assert_array_equal(model.generate(mel, seed=7), model.generate(mel, seed=7))
     assert np.abs(model.generate(mel, seed=7) - model.generate(mel, seed=8)).max() > 0
+    # Inside a graph with an unknown number of frames, as an exported SavedModel traces it.
+    spec = tf.TensorSpec([None, None, MELS])
+    traced = tf.function(lambda mel: model.vocode(mel)["audio"], input_signature=[spec])
+    np.testing.assert_array_equal(traced(mel[:, :2]), model.generate(mel[:, :2], seed=0))
 
 
 def test_mixed_bfloat16_model_keeps_the_likelihood_in_float32():

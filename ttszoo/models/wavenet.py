@@ -388,20 +388,24 @@ class WaveNetVocoder(keras.Model):
         return {"loss": loss, "bits_per_sample": loss / np.log(2.0)}
 
     # --------------------------------------------------------------------------- generation
-    def _incremental_loop(self, frame_condition, num_samples, teacher, seed):
+    def _incremental_loop(self, frame_condition, teacher, seed):
         """Runs the network one sample at a time with per-layer queues.
+
+        The trip count ``S = T * hop_length`` comes from the shape of ``frame_condition``; XLA
+        compiles the loop for each input shape, so it is a compile-time constant even when the
+        caller's graph (for example an exported SavedModel) leaves ``T`` unknown.
 
         Args:
           frame_condition: [B, T, num_layers * gate_channels] (``frame_conditioning``).
-          num_samples: Python int, the static trip count.
-          teacher: [B, num_samples] audio to feed back (teacher forcing), or None to feed back
-            samples of the output distribution.
+          teacher: [B, S] audio to feed back (teacher forcing), or None to feed back samples of
+            the output distribution.
           seed: int32 [2] stateless seed (only used without a teacher).
 
         Returns:
-          float32 [B, num_samples, C] parameters (teacher forcing) or [B, num_samples] audio.
+          float32 [B, S, C] parameters (teacher forcing) or [B, S] audio.
         """
         batch_size = tf.shape(frame_condition)[0]
+        num_samples = tf.shape(frame_condition)[1] * self.hop_length
         queues = tuple(block.initial_queue(batch_size) for block in self.blocks)
         outputs = tf.TensorArray(tf.float32, size=num_samples, element_shape=None)
 
@@ -434,25 +438,19 @@ class WaveNetVocoder(keras.Model):
         stacked = outputs.stack()  # [S, B] or [S, B, C]
         return tf.transpose(stacked, [1, 0, 2] if teacher is not None else [1, 0])
 
-    def _compiled_loop(self, teacher_forced, num_samples):
-        key = (teacher_forced, num_samples)
-        if key not in self._compiled_loops:
+    def _compiled_loop(self, teacher_forced):
+        if teacher_forced not in self._compiled_loops:
 
             def loop(frame_condition, teacher, seed):
                 return self._incremental_loop(
-                    frame_condition, num_samples, teacher if teacher_forced else None, seed
+                    frame_condition, teacher if teacher_forced else None, seed
                 )
 
-            self._compiled_loops[key] = tf.function(loop, jit_compile=True)
-        return self._compiled_loops[key]
+            self._compiled_loops[teacher_forced] = tf.function(loop, jit_compile=True)
+        return self._compiled_loops[teacher_forced]
 
     def _prepare(self, mel, speaker):
         mel = self._check_mel(mel)
-        if mel.shape[1] is None:
-            raise ValueError(
-                "Generation needs a static number of mel frames (the trip count of the compiled "
-                f"loop), got shape {mel.shape}."
-            )
         speaker = self._check_speaker(speaker)
         self._ensure_built()
         return mel, self.frame_conditioning(mel, speaker)
@@ -465,7 +463,7 @@ class WaveNetVocoder(keras.Model):
         """
         mel, frame_condition = self._prepare(mel, speaker)
         audio = tf.cast(self._check_audio(audio, mel), tf.float32)
-        loop = self._compiled_loop(True, mel.shape[1] * self.hop_length)
+        loop = self._compiled_loop(True)
         return loop(frame_condition, audio, tf.zeros([2], tf.int32))
 
     def generate(self, mel, speaker=None, seed=0):
@@ -476,7 +474,7 @@ class WaveNetVocoder(keras.Model):
         mel, frame_condition = self._prepare(mel, speaker)
         seed = tf.cast(tf.reshape(tf.convert_to_tensor(seed), [-1]), tf.int32)
         seed = tf.concat([seed, tf.zeros([2], tf.int32)], axis=0)[:2]
-        loop = self._compiled_loop(False, mel.shape[1] * self.hop_length)
+        loop = self._compiled_loop(False)
         batch_size = tf.shape(mel)[0]
         return loop(frame_condition, tf.zeros([batch_size, 1], tf.float32), seed)
 
