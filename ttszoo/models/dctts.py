@@ -157,6 +157,18 @@ class Text2Mel(keras.Model):
         self.audio_decoder = AudioDecoder(d, n_mels, name="audio_decoder", **common)
         self._synthesis_function = None
 
+    def build(self, input_shape=None):
+        """Builds the three blocks from the model's sizes (the input shapes do not matter)."""
+        shapes = {
+            self.text_encoder: (None, None),
+            self.audio_encoder: (None, None, self.n_mels),
+            self.audio_decoder: (None, None, 2 * self.d),
+        }
+        for block, shape in shapes.items():
+            if not block.built:
+                block.build(shape)
+        self.built = True
+
     # The pieces, shared by the parallel (training) pass and the frame-by-frame decoder.
 
     def attention_scores(self, queries, keys, text_mask):
@@ -192,6 +204,8 @@ class Text2Mel(keras.Model):
 
     def initial_decoder_state(self, batch_size):
         """The queues of AudioEnc and AudioDec before the first frame."""
+        if not self.built:
+            self.build()
         return (
             self.audio_encoder.initial_state(batch_size),
             self.audio_decoder.initial_state(batch_size),
