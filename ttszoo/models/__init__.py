@@ -16,6 +16,7 @@ from ttszoo.models.registry import (
     list_models,
     register_model,
 )
+from ttszoo.models.transformer_tts import TransformerTTS
 from ttszoo.models.wavegrad import WaveGrad
 from ttszoo.models.wavenet import WaveNetVocoder
 
@@ -24,6 +25,7 @@ __all__ = [
     "ModelInfo",
     "SSRN",
     "Text2Mel",
+    "TransformerTTS",
     "UnknownModelError",
     "WaveGrad",
     "WaveNetVocoder",

@@ -1,0 +1,309 @@
+"""Transformer TTS: losses, cached decoding against teacher forcing, synthesis, bad input, config."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ttszoo.models import get_model_info
+from ttszoo.models.transformer_tts import (
+    TransformerTTS,
+    guided_attention_weights,
+    stop_labels,
+    stop_loss,
+)
+
+N_MELS, VOCAB = 6, 20
+TINY = dict(
+    vocab_size=VOCAB,
+    n_mels=N_MELS,
+    embedding_dim=8,
+    model_dim=8,
+    encoder_prenet_layers=1,
+    encoder_prenet_kernel=3,
+    encoder_layers=1,
+    encoder_heads=2,
+    decoder_layers=2,
+    decoder_heads=2,
+    key_dim=4,
+    feed_forward_dim=16,
+    decoder_prenet_dim=8,
+    postnet_channels=8,
+    postnet_layers=2,
+    postnet_kernel=3,
+    max_r=4,
+    sma_layers=[1],
+)
+
+
+def tiny_model(**overrides):
+    return TransformerTTS(**{**TINY, **overrides})
+
+
+def tiny_batch(batch=2, symbols=7, frames=12, seed=0):
+    rng = np.random.default_rng(seed)
+    text = rng.integers(2, VOCAB, size=(batch, symbols)).astype(np.int32)
+    text_length = np.array([symbols, symbols - 2][:batch], np.int32)
+    text = np.where(np.arange(symbols) < text_length[:, None], text, 0).astype(np.int32)
+    mel_length = np.array([frames, frames - 3][:batch], np.int32)
+    mel = rng.random((batch, frames, N_MELS)).astype(np.float32)
+    mel *= (np.arange(frames) < mel_length[:, None])[:, :, None]
+    return {"text": text, "text_length": text_length, "mel": mel, "mel_length": mel_length}
+
+
+def test_registered_as_acoustic_model():
+    info = get_model_info("transformer_tts")
+    assert info.cls is TransformerTTS and info.family == "acoustic"
+
+
+def test_stop_labels_and_weighted_stop_loss_known_answer():
+    # REFERENCES 4 (c): labels [1, 1, 2, 0] with scaling 8 get weights [1, 1, 8, 0].
+    labels = stop_labels(tf.constant([3]), 4)
+    np.testing.assert_array_equal(labels.numpy(), [[1, 1, 2, 0]])
+    logits = np.random.default_rng(0).normal(size=(1, 4, 3)).astype(np.float32)
+    log_softmax = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    entropy = -log_softmax[0, np.arange(4), [1, 1, 2, 0]]
+    expected = (entropy * np.array([1, 1, 8, 0])).sum() / 3
+    np.testing.assert_allclose(stop_loss(logits, labels, 8.0).numpy(), expected, rtol=1e-6)
+
+
+def test_guided_attention_weights_known_answer():
+    weights = guided_attention_weights(4, 5, tf.constant([3]), tf.constant([4]), 0.2).numpy()[0]
+    expected = np.zeros((4, 5))
+    for t in range(3):
+        for n in range(4):
+            expected[t, n] = 1 - math.exp(-((n / 4 - t / 3) ** 2) / (2 * 0.2**2))
+    np.testing.assert_allclose(weights, expected, atol=1e-6)
+
+
+def test_losses_are_finite_scalars_and_padding_does_not_matter():
+    model = tiny_model()
+    batch = tiny_batch()
+    losses = model.compute_losses(batch)
+    assert {"loss", "mel_l1", "mel_before_l1", "stop", "diagonal"} <= set(losses)
+    assert all(value.shape == () and np.isfinite(value.numpy()) for value in losses.values())
+    # Garbage in the padded frames must not change any loss.
+    padding = (np.arange(12) >= 9)[None, :, None] * np.array([0, 1])[:, None, None]
+    noisy = dict(batch, mel=batch["mel"] + 5.0 * padding.astype(np.float32))
+    np.testing.assert_allclose(
+        model.compute_losses(noisy)["loss"].numpy(), losses["loss"].numpy(), rtol=1e-6
+    )
+
+
+def test_reduction_factor_changes_outputs_not_weights():
+    model = tiny_model()
+    batch = tiny_batch()
+    model.compute_losses(batch)
+    count = model.count_params()
+    for r in (4, 3, 2, 1):
+        model.reduction_factor = r
+        outputs = model(batch)
+        assert outputs["mel"].shape == (2, 12, N_MELS)
+        assert outputs["alignments"][0].shape == (2, math.ceil(12 / r), 7)
+        assert model.count_params() == count
+        assert model.trace_constants()["reduction_factor"] == r
+    with pytest.raises(ValueError, match="1 <= r <= max_r=4"):
+        model.reduction_factor = 5
+
+
+def _incremental(model, batch, hard=False):
+    """Runs ``decoder_step`` over the teacher-forcing inputs, one step at a time."""
+    r = model.reduction_factor
+    memory, memory_mask = model.encode(tf.constant(batch["text"]))
+    go = np.full((2, 1, N_MELS), model.go_value, np.float32)
+    inputs = np.concatenate([go, batch["mel"][:, :-1]], axis=1)[:, ::r]
+    state = model.initial_decoder_state(memory, memory_mask, inputs.shape[1])
+    frames, stops, alignments = [], [], []
+    for index in range(inputs.shape[1]):
+        step_frames, step_stops, step_alignments, state = model.decoder_step(
+            tf.constant(inputs[:, index]), tf.constant(index), state, memory_mask, hard=hard
+        )
+        frames.append(step_frames.numpy())
+        stops.append(step_stops.numpy())
+        alignments.append(np.stack([a.numpy() for a in step_alignments]))
+    return (
+        np.concatenate(frames, axis=1),
+        np.concatenate(stops, axis=1),
+        np.stack(alignments, axis=2),  # [layers, B, steps, N]
+    )
+
+
+@pytest.mark.parametrize("monotonic, r", [(False, 3), (True, 1), (True, 3)])
+def test_cached_incremental_decoding_equals_teacher_forcing(monotonic, r):
+    model = tiny_model(initial_monotonic=monotonic, initial_reduction_factor=r)
+    batch = tiny_batch()
+    parallel = model(batch, training=False)
+    frames, stops, alignments = _incremental(model, batch)
+    steps = math.ceil(12 / r)
+    assert alignments.shape == (2, 2, steps, 7)
+    mel_before = parallel["mel_before"].numpy()
+    for b, length in enumerate(batch["mel_length"]):
+        np.testing.assert_allclose(frames[b, :length], mel_before[b, :length], atol=2e-5)
+        np.testing.assert_allclose(
+            stops[b, :length], parallel["stop_logits"].numpy()[b, :length], atol=2e-5
+        )
+        valid_steps = math.ceil(length / r)
+        for layer in range(2):
+            np.testing.assert_allclose(
+                alignments[layer, b, :valid_steps],
+                parallel["alignments"][layer].numpy()[b, :valid_steps],
+                atol=2e-5,
+            )
+    if monotonic:
+        # The stepwise monotonic alignment of the SMA layer keeps its mass on the real symbols.
+        np.testing.assert_allclose(alignments[1].sum(-1), 1.0, atol=1e-5)
+
+
+def test_hard_monotonic_decoding_is_one_hot_and_moves_at_most_one_symbol():
+    model = tiny_model(initial_monotonic=True, initial_reduction_factor=2)
+    model(tiny_batch())
+    _, _, alignments = _incremental(model, tiny_batch(), hard=True)
+    sma = alignments[1]
+    assert set(np.unique(sma)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(sma.sum(-1), 1.0)
+    moves = np.diff(np.concatenate([np.zeros((2, 1)), sma.argmax(-1)], axis=1), axis=1)
+    assert set(np.unique(moves)) <= {0, 1}
+
+
+def _force_stop_class(model, winner):
+    """Sets the stop projection so that class ``winner`` always wins."""
+    bias = np.full((3 * model.max_r,), -20.0, np.float32)
+    bias[winner::3] = 20.0
+    model.stop_projection.kernel.assign(np.zeros_like(model.stop_projection.kernel.numpy()))
+    model.stop_projection.bias.assign(bias)
+
+
+@pytest.fixture(scope="module")
+def synthesis_model():
+    """One tiny SMA model (r = 2, limit 3 frames per symbol), traced once for the synthesis tests."""
+    model = tiny_model(initial_monotonic=True, initial_reduction_factor=2, max_frames_per_symbol=3)
+    model.compute_losses(tiny_batch())
+    return model
+
+
+def test_synthesis_shapes_and_stop_token(synthesis_model):
+    text = tiny_batch()["text"]
+    _force_stop_class(synthesis_model, 2)
+    outputs = synthesis_model.synthesize(text)
+    # The stop class wins on the first frame: every utterance ends after one frame.
+    np.testing.assert_array_equal(outputs["mel_length"].numpy(), [1, 1])
+    assert outputs["stopped"].numpy().all()
+    assert outputs["mel"].shape == (2, 2, N_MELS)
+    assert outputs["alignment"].shape == (2, 7, 2)
+    assert outputs["step_alignment"].shape == (2, 7, 1)
+    np.testing.assert_array_equal(outputs["mel"].numpy()[:, 1], 0.0)
+
+
+@pytest.mark.parametrize("hard", [False, True])
+def test_synthesis_always_ends_at_the_length_limit(synthesis_model, hard):
+    synthesis_model.hard_inference = hard
+    _force_stop_class(synthesis_model, 1)  # never stop
+    outputs = synthesis_model.synthesize(tiny_batch()["text"])
+    limit = 3 * 7  # max_frames_per_symbol * symbols of the longest row
+    np.testing.assert_array_equal(outputs["mel_length"].numpy(), [limit, limit])
+    assert not outputs["stopped"].numpy().any()
+    assert outputs["mel"].shape == (2, math.ceil(limit / 2) * 2, N_MELS)
+    alignment = outputs["step_alignment"].numpy()
+    np.testing.assert_allclose(alignment[0].sum(0), 1.0, atol=1e-5)
+    if hard:
+        assert set(np.unique(alignment)) <= {0.0, 1.0}
+    synthesis_model.hard_inference = False
+
+
+def test_synthesis_length_is_capped_by_max_synthesis_frames():
+    model = tiny_model(max_frames_per_symbol=3, max_synthesis_frames=8)
+    model.compute_losses(tiny_batch())
+    _force_stop_class(model, 1)
+    np.testing.assert_array_equal(model.synthesize(tiny_batch()["text"])["mel_length"], [8, 8])
+
+
+@pytest.mark.parametrize(
+    "text_ids, message",
+    [
+        (np.array([[3.0, 4.0]]), "integer symbol ids"),
+        (np.array([3, 4], np.int32), r"\[batch, symbols\]"),
+        (np.zeros((1, 0), np.int32), "empty"),
+        (np.array([[3, VOCAB]], np.int32), r"\[0, 20\)"),
+        (np.array([[3, -1]], np.int32), r"\[0, 20\)"),
+        (np.array([[3, 4], [0, 0]], np.int32), r"Rows \[1\]"),
+        (np.array([[3, 0, 4]], np.int32), "only at the end"),
+    ],
+)
+def test_bad_text_ids_raise_clear_errors(text_ids, message):
+    model = tiny_model()
+    with pytest.raises(ValueError, match=message):
+        model.synthesize(text_ids)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"sma_layers": [2]}, "sma_layers"),
+        ({"model_dim": 7}, "even"),
+        ({"max_r": 0}, "max_r"),
+        ({"initial_reduction_factor": 5}, "max_r=4"),
+    ],
+)
+def test_bad_configs_raise_clear_errors(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_model(**overrides)
+
+
+def test_config_round_trip_and_trained_decoding_state():
+    model = tiny_model(initial_monotonic=True, sma_layers=[-1])
+    config = model.get_config()
+    clone = TransformerTTS.from_config(config)
+    assert clone.get_config() == config
+    batch = tiny_batch()
+    model.compute_losses(batch)
+    clone.compute_losses(batch)
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone(batch)["mel"].numpy(), model(batch)["mel"].numpy(), atol=1e-6)
+    # A training step records r and the SMA switch; a restored copy decodes with them.
+    model.reduction_factor = 2
+    model.compute_losses(batch, training=True)
+    np.testing.assert_array_equal(model.trained_decoding_state.numpy(), [2, 1])
+    clone.set_weights(model.get_weights())
+    clone.monotonic = False
+    clone.synthesize(batch["text"][:1])
+    assert clone.reduction_factor == 2 and clone.monotonic
+
+
+def test_mixed_bfloat16_losses_and_synthesis():
+    model = tiny_model(dtype="mixed_bfloat16", initial_monotonic=True, initial_reduction_factor=2)
+    losses = model.compute_losses(tiny_batch(), training=True)
+    assert losses["loss"].dtype == tf.float32 and np.isfinite(losses["loss"].numpy())
+    outputs = model.synthesize(tiny_batch()["text"])
+    assert outputs["mel"].dtype == tf.float32 and outputs["alignment"].dtype == tf.float32
+
+
+@pytest.mark.slow
+def test_jit_compiled_training_step_with_sma_on():
+    # About 30 s of XLA compilation on a free 2-core CPU (100 s under load): the layers'
+    # own jit tests in test_transformer_tts_blocks.py run by default.
+    model = tiny_model(initial_monotonic=True, initial_reduction_factor=2)
+    model.diagonal_forcing = True
+    batch = {key: tf.constant(value) for key, value in tiny_batch().items()}
+    model.compute_losses(batch)
+    optimizer = keras.optimizers.Adam(1e-2)
+    optimizer.build(model.trainable_variables)
+
+    @tf.function(jit_compile=True)
+    def train_step(batch):
+        with tf.GradientTape() as tape:
+            loss = model.compute_losses(batch, training=True)["loss"]
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply(gradients, model.trainable_variables)
+        return loss, gradients
+
+    first, gradients = train_step(batch)
+    assert all(np.isfinite(tf.convert_to_tensor(g).numpy()).all() for g in gradients)
+    # The SMA score bias gets a gradient once the monotonic switch is on.
+    names = [v.path for v in model.trainable_variables]
+    bias = gradients[next(i for i, n in enumerate(names) if n.endswith("score_bias"))]
+    assert float(tf.abs(bias)) > 0
+    for _ in range(5):
+        last, _ = train_step(batch)
+    assert float(last) < float(first)

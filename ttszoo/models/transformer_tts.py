@@ -1,0 +1,709 @@
+"""Transformer TTS with stepwise monotonic attention and a reduction-factor schedule.
+
+Li, Liu, Liu, Zhao, Liu 2019, "Neural Speech Synthesis with Transformer Network"
+(arXiv 1809.08895), with the encoder-decoder attention of configured decoder layers made stepwise
+monotonic (He, Deng, He 2019, arXiv 1906.00672; used for autoregressive Transformer TTS by
+Liang et al. 2020, "Enhancing Monotonicity for Robust Autoregressive Transformer TTS") and the
+reduction-factor schedule, static ``max_r`` projection and 3-class stop token of
+as-ideas/TransformerTTS (REFERENCES section 4). See docs/transformer_tts.md.
+
+Three Python constants are baked into a traced training step and listed in
+``trace_constants()``: the reduction factor ``r`` (``ReductionFactorCallback``), the SMA switch
+(``MonotonicAttentionSwitch``) and diagonal forcing (``DiagonalAttentionForcing``). The trainer
+keeps one compiled step per combination.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import gin
+from ttszoo.layers import (
+    MonotonicAttentionSwitch,
+    ReductionFactorCallback,
+    ReductionProjection,
+    StepwiseMonotonicMultiHeadAttention,
+    reduced_length,
+    subsample_frames,
+    trim_frames,
+)
+from ttszoo.models.registry import register_model
+from ttszoo.models.transformer_blocks import (
+    DecoderBlock,
+    DecoderPrenet,
+    EncoderBlock,
+    EncoderPrenet,
+    Postnet,
+    sinusoidal_encoding,
+)
+
+# The layer callbacks are pure Keras; gin names them here, where the model that needs them lives.
+gin.register(ReductionFactorCallback, module="ttszoo.layers")
+gin.register(MonotonicAttentionSwitch, module="ttszoo.layers")
+
+PAD, CONTINUE, STOP = 0, 1, 2
+
+
+@gin.register(module="ttszoo.models")
+class DiagonalAttentionForcing(keras.callbacks.Callback):
+    """Turns the diagonal (guided) attention loss of a Transformer TTS on before ``end_step``.
+
+    The loss (Tachibana et al. 2017, arXiv 1710.08969, eq. 4) penalises encoder-decoder attention
+    far from the diagonal ``n / N = t / T``; as-ideas/TransformerTTS forces the diagonal for its
+    first steps (``force_decoder_diagonal_steps``) in the same spirit. ``diagonal_forcing`` is a
+    trace constant, so switching it off costs one retrace.
+
+    Args:
+      end_step: the global step (int >= 0) from which the loss is off.
+    """
+
+    def __init__(self, end_step):
+        super().__init__()
+        if isinstance(end_step, bool) or not isinstance(end_step, int) or end_step < 0:
+            raise ValueError(f"end_step must be an int >= 0, got {end_step!r}.")
+        self.end_step = end_step
+
+    def _apply(self):
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        self.model.diagonal_forcing = step < self.end_step
+
+    def on_train_begin(self, logs=None):
+        self._apply()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._apply()
+
+
+def guided_attention_weights(num_steps, num_symbols, step_lengths, symbol_lengths, width):
+    """``W[b, t, n] = 1 - exp(-(n / N_b - t / T_b)^2 / (2 width^2))`` (DCTTS eq. 4).
+
+    Args:
+      num_steps, num_symbols: padded sizes T and N (ints or scalar tensors).
+      step_lengths: [B] valid decoder steps T_b; symbol_lengths: [B] valid symbols N_b.
+      width: the band width g.
+
+    Returns:
+      [B, T, N] float32 penalty weights, zero outside the valid region.
+    """
+    steps = tf.cast(tf.range(num_steps), tf.float32)[tf.newaxis, :, tf.newaxis]
+    symbols = tf.cast(tf.range(num_symbols), tf.float32)[tf.newaxis, tf.newaxis, :]
+    step_lengths = tf.cast(step_lengths, tf.float32)[:, tf.newaxis, tf.newaxis]
+    symbol_lengths = tf.cast(symbol_lengths, tf.float32)[:, tf.newaxis, tf.newaxis]
+    distance = symbols / tf.maximum(symbol_lengths, 1.0) - steps / tf.maximum(step_lengths, 1.0)
+    weights = 1.0 - tf.exp(-tf.square(distance) / (2.0 * width**2))
+    valid = tf.logical_and(steps < step_lengths, symbols < symbol_lengths)
+    return weights * tf.cast(valid, tf.float32)
+
+
+def stop_labels(mel_length, num_frames):
+    """3-class stop labels per frame: 1 continue, 2 stop (the last real frame), 0 padding.
+
+    Args:
+      mel_length: [B] int frame counts; num_frames: padded length T.
+
+    Returns:
+      [B, T] int32.
+    """
+    frames = tf.range(num_frames)[tf.newaxis, :]
+    length = tf.cast(mel_length, tf.int32)[:, tf.newaxis]
+    return tf.where(frames < length - 1, CONTINUE, tf.where(frames == length - 1, STOP, PAD))
+
+
+def stop_loss(logits, labels, stop_scaling):
+    """Weighted 3-class cross entropy (as-ideas/TransformerTTS ``new_scaled_crossentropy``).
+
+    Weights are 0 for padding, 1 for continue and ``stop_scaling`` for stop; the weighted sum is
+    divided by the number of non-padding frames (TTT divides by all frames).
+
+    Args:
+      logits: [B, T, 3]; labels: [B, T] int; stop_scaling: weight of the stop frames.
+
+    Returns:
+      Scalar float32.
+    """
+    labels = tf.cast(labels, tf.int32)
+    entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=labels, logits=tf.cast(logits, tf.float32)
+    )
+    real = tf.cast(labels != PAD, tf.float32)
+    weights = real + (stop_scaling - 1.0) * tf.cast(labels == STOP, tf.float32)
+    return tf.reduce_sum(entropy * weights) / tf.maximum(tf.reduce_sum(real), 1.0)
+
+
+def masked_l1(prediction, target, mask):
+    """Mean absolute error over the frames where ``mask`` [B, T] is 1, as float32."""
+    mask = tf.cast(mask, tf.float32)[:, :, tf.newaxis]
+    error = tf.abs(tf.cast(prediction, tf.float32) - tf.cast(target, tf.float32)) * mask
+    channels = tf.cast(tf.shape(target)[-1], tf.float32)
+    return tf.reduce_sum(error) / tf.maximum(tf.reduce_sum(mask) * channels, 1.0)
+
+
+@register_model(
+    "transformer_tts",
+    family="acoustic",
+    paper="Li et al. 2019, arXiv 1809.08895; He et al. 2019, arXiv 1906.00672 (SMA)",
+    description="Transformer text-to-mel with stepwise monotonic encoder-decoder attention, "
+    "a reduction-factor schedule and a 3-class stop token.",
+)
+class TransformerTTS(keras.Model):
+    """Text ids -> mel spectrogram, autoregressive, ``r`` frames per decoder step.
+
+    Training (``compute_losses``): teacher forcing. The decoder input of step ``k`` is frame
+    ``k * r`` of ``[go, mel[:-1]]`` (``subsample_frames``), its positional encoding is taken at
+    position ``k * r``, and the step emits frames ``k*r .. k*r + r - 1`` through the
+    ``ReductionProjection``. Losses: L1 of the mel before and after the postnet (padding masked),
+    the weighted 3-class stop loss and, while ``diagonal_forcing``, the guided attention loss of
+    every decoder layer's encoder-decoder alignment.
+
+    Inference (``synthesize``): incremental decoding with a key/value cache per decoder layer
+    (each step costs the same, no re-run over the prefix), SMA in soft or hard mode
+    (``hard_inference``), ending at the first frame whose stop class wins or at the maximum
+    length ``min(max_synthesis_frames, max_frames_per_symbol * symbols)``.
+
+    Args:
+      vocab_size: number of text symbols (id 0 is padding).
+      n_mels: mel channels.
+      embedding_dim: symbol embedding size.
+      model_dim: Transformer width D (even).
+      encoder_prenet_layers, encoder_prenet_kernel: convolutional encoder prenet.
+      encoder_layers, encoder_heads: encoder blocks and their heads.
+      decoder_layers, decoder_heads: decoder blocks and their heads.
+      key_dim: size of every attention head.
+      feed_forward_dim: inner size of the feed-forward nets.
+      dropout: dropout of the Transformer blocks.
+      decoder_prenet_dim, decoder_prenet_dropout: decoder prenet.
+      postnet_channels, postnet_layers, postnet_kernel: the postnet.
+      max_r: the largest reduction factor (sets the projection sizes).
+      initial_reduction_factor: r before any schedule changes it; ``max_r`` if None.
+      sma_layers: indices of the decoder layers whose encoder-decoder attention is SMA (negative
+        indices count from the end); all layers if None, none if empty.
+      sma_noise_std, sma_score_bias_init, sma_head_selection: see ``DecoderBlock``.
+      initial_monotonic: the SMA switch before ``MonotonicAttentionSwitch`` turns it on.
+      stop_loss_scaling: weight of the stop frames in the stop loss (TTT: 8).
+      diagonal_loss_weight, diagonal_width: the guided attention loss while forcing.
+      go_value: value of every channel of the "go" frame (TTT's ``mel_start_value``: 0.5).
+      max_frames_per_symbol, max_synthesis_frames: the synthesis length limit.
+      hard_inference: hard monotonic alignment in ``synthesize`` (SMA layers only).
+    """
+
+    def __init__(
+        self,
+        vocab_size=101,
+        n_mels=80,
+        embedding_dim=256,
+        model_dim=256,
+        encoder_prenet_layers=3,
+        encoder_prenet_kernel=5,
+        encoder_layers=4,
+        encoder_heads=4,
+        decoder_layers=4,
+        decoder_heads=4,
+        key_dim=64,
+        feed_forward_dim=1024,
+        dropout=0.1,
+        decoder_prenet_dim=256,
+        decoder_prenet_dropout=0.5,
+        postnet_channels=256,
+        postnet_layers=5,
+        postnet_kernel=5,
+        max_r=10,
+        initial_reduction_factor=None,
+        sma_layers=None,
+        sma_noise_std=1.0,
+        sma_score_bias_init=3.5,
+        sma_head_selection=0.0,
+        initial_monotonic=False,
+        stop_loss_scaling=8.0,
+        diagonal_loss_weight=1.0,
+        diagonal_width=0.2,
+        go_value=0.5,
+        max_frames_per_symbol=20,
+        max_synthesis_frames=2000,
+        hard_inference=False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        for name, value in (
+            ("vocab_size", vocab_size),
+            ("n_mels", n_mels),
+            ("model_dim", model_dim),
+            ("decoder_layers", decoder_layers),
+            ("max_r", max_r),
+            ("max_frames_per_symbol", max_frames_per_symbol),
+            ("max_synthesis_frames", max_synthesis_frames),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}.")
+        if model_dim % 2:
+            raise ValueError(f"model_dim must be even (sinusoidal encodings), got {model_dim}.")
+        layer_indices = range(decoder_layers) if sma_layers is None else sma_layers
+        normalised = set()
+        for index in layer_indices:
+            if not isinstance(index, int) or not -decoder_layers <= index < decoder_layers:
+                raise ValueError(
+                    f"sma_layers entries must be decoder layer indices in "
+                    f"[-{decoder_layers}, {decoder_layers}), got {index!r}."
+                )
+            normalised.add(index % decoder_layers)
+        self.vocab_size = vocab_size
+        self.n_mels = n_mels
+        self.embedding_dim = embedding_dim
+        self.model_dim = model_dim
+        self.encoder_prenet_layers = encoder_prenet_layers
+        self.encoder_prenet_kernel = encoder_prenet_kernel
+        self.encoder_layers = encoder_layers
+        self.encoder_heads = encoder_heads
+        self.decoder_layers = decoder_layers
+        self.decoder_heads = decoder_heads
+        self.key_dim = key_dim
+        self.feed_forward_dim = feed_forward_dim
+        self.dropout = dropout
+        self.decoder_prenet_dim = decoder_prenet_dim
+        self.decoder_prenet_dropout = decoder_prenet_dropout
+        self.postnet_channels = postnet_channels
+        self.postnet_layers = postnet_layers
+        self.postnet_kernel = postnet_kernel
+        self.max_r = max_r
+        self.initial_reduction_factor = (
+            max_r if initial_reduction_factor is None else initial_reduction_factor
+        )
+        self.sma_layers = None if sma_layers is None else list(sma_layers)
+        self.sma_noise_std = sma_noise_std
+        self.sma_score_bias_init = sma_score_bias_init
+        self.sma_head_selection = sma_head_selection
+        self.initial_monotonic = bool(initial_monotonic)
+        self.stop_loss_scaling = stop_loss_scaling
+        self.diagonal_loss_weight = diagonal_loss_weight
+        self.diagonal_width = diagonal_width
+        self.go_value = go_value
+        self.max_frames_per_symbol = max_frames_per_symbol
+        self.max_synthesis_frames = max_synthesis_frames
+        self.hard_inference = bool(hard_inference)
+        self.diagonal_forcing = False
+        self._sma_layer_indices = sorted(normalised)
+
+        policy = self.dtype_policy
+        self.embedding = keras.layers.Embedding(
+            vocab_size, embedding_dim, dtype=policy, name="embedding"
+        )
+        self.encoder_prenet = EncoderPrenet(
+            model_dim,
+            model_dim,
+            encoder_prenet_layers,
+            encoder_prenet_kernel,
+            dropout,
+            dtype=policy,
+            name="encoder_prenet",
+        )
+        self.encoder_blocks = [
+            EncoderBlock(
+                encoder_heads, key_dim, feed_forward_dim, dropout, dtype=policy, name=f"encoder_{i}"
+            )
+            for i in range(encoder_layers)
+        ]
+        self.encoder_norm = keras.layers.LayerNormalization(
+            epsilon=1e-5, dtype=policy, name="encoder_norm"
+        )
+        self.decoder_prenet = DecoderPrenet(
+            model_dim,
+            decoder_prenet_dim,
+            decoder_prenet_dropout,
+            dtype=policy,
+            name="decoder_prenet",
+        )
+        self.decoder_blocks = [
+            DecoderBlock(
+                decoder_heads,
+                key_dim,
+                feed_forward_dim,
+                dropout,
+                stepwise_monotonic=i in normalised,
+                sma_noise_std=sma_noise_std,
+                sma_score_bias_init=sma_score_bias_init,
+                sma_head_selection=sma_head_selection,
+                monotonic=self.initial_monotonic,
+                dtype=policy,
+                name=f"decoder_{i}",
+            )
+            for i in range(decoder_layers)
+        ]
+        self.decoder_norm = keras.layers.LayerNormalization(
+            epsilon=1e-5, dtype=policy, name="decoder_norm"
+        )
+        self.input_dropout = keras.layers.Dropout(dropout, dtype=policy, name="input_dropout")
+        self.mel_projection = ReductionProjection(
+            n_mels, max_r, self.initial_reduction_factor, dtype=policy, name="mel_projection"
+        )
+        self.stop_projection = ReductionProjection(
+            3, max_r, self.initial_reduction_factor, dtype=policy, name="stop_projection"
+        )
+        self.postnet = Postnet(
+            postnet_channels, postnet_layers, postnet_kernel, dropout, dtype=policy, name="postnet"
+        )
+        # Scales of the positional encodings (Li et al. 2019: trainable, initialised to 1).
+        self.encoder_position_scale = self.add_weight(
+            name="encoder_position_scale", shape=(), initializer="ones"
+        )
+        self.decoder_position_scale = self.add_weight(
+            name="decoder_position_scale", shape=(), initializer="ones"
+        )
+        # [r, SMA switch] of the last training step, checkpointed so that a model restored from
+        # its directory decodes the way it was last trained (see ``synthesize``).
+        self.trained_decoding_state = self.add_weight(
+            name="trained_decoding_state",
+            shape=(2,),
+            dtype="int32",
+            initializer="zeros",
+            trainable=False,
+            aggregation="only_first_replica",
+        )
+        self._synthesis_functions = {}
+
+    # The trace constants.
+
+    @property
+    def reduction_factor(self):
+        """The current reduction factor r (a Python int read at trace time)."""
+        return self.mel_projection.r
+
+    @reduction_factor.setter
+    def reduction_factor(self, value):
+        self.mel_projection.r = value
+        self.stop_projection.r = value
+
+    def _sma_attention_layers(self):
+        return [
+            layer
+            for layer in self._flatten_layers(include_self=False)
+            if isinstance(layer, StepwiseMonotonicMultiHeadAttention)
+        ]
+
+    @property
+    def monotonic(self):
+        """Whether the SMA layers use the stepwise monotonic alignment (the switch)."""
+        if not self._sma_layer_indices:
+            return False
+        layers = self._sma_attention_layers()
+        if not layers:
+            return all(self.decoder_blocks[i].monotonic for i in self._sma_layer_indices)
+        return all(layer.monotonic for layer in layers)
+
+    @monotonic.setter
+    def monotonic(self, value):
+        for index in self._sma_layer_indices:
+            self.decoder_blocks[index].monotonic = bool(value)
+        for layer in self._sma_attention_layers():
+            layer.monotonic = bool(value)
+
+    def trace_constants(self):
+        return {
+            "reduction_factor": self.reduction_factor,
+            "monotonic": self.monotonic,
+            "diagonal_forcing": bool(self.diagonal_forcing),
+        }
+
+    # Encoder and decoder.
+
+    def encode(self, text_ids, training=False):
+        """Text ids [B, N] -> (memory [B, N, D], memory_mask [B, N] bool)."""
+        mask = text_ids > 0
+        hidden = self.encoder_prenet(self.embedding(text_ids), valid=mask, training=training)
+        positions = sinusoidal_encoding(tf.range(tf.shape(text_ids)[1]), self.model_dim)
+        scale = tf.cast(self.encoder_position_scale, hidden.dtype)
+        hidden = self.input_dropout(
+            hidden + scale * tf.cast(positions, hidden.dtype), training=training
+        )
+        for block in self.encoder_blocks:
+            hidden, _ = block(hidden, valid=mask, training=training)
+        return self.encoder_norm(hidden) * tf.cast(mask, hidden.dtype)[:, :, None], mask
+
+    def _decoder_inputs(self, frames, positions, training):
+        hidden = self.decoder_prenet(frames, training=training)
+        scale = tf.cast(self.decoder_position_scale, hidden.dtype)
+        encoding = sinusoidal_encoding(positions * self.reduction_factor, self.model_dim)
+        return self.input_dropout(
+            hidden + scale * tf.cast(encoding, hidden.dtype), training=training
+        )
+
+    def call(self, inputs, training=False):
+        """Teacher forcing on ``{"text": [B, N], "mel": [B, T, n_mels], "mel_length": [B]}``.
+
+        Returns a dict: ``mel_before`` and ``mel`` [B, T, n_mels] (before / after the postnet),
+        ``stop_logits`` [B, T, 3], ``alignments`` a list of [B, ceil(T / r), N] per decoder layer,
+        ``memory_mask`` [B, N] and ``step_mask`` [B, ceil(T / r)].
+        """
+        text, mel, mel_length = inputs["text"], inputs["mel"], inputs["mel_length"]
+        r = self.reduction_factor
+        num_frames = mel.shape[1] if mel.shape[1] is not None else tf.shape(mel)[1]
+        memory, memory_mask = self.encode(text, training)
+        mel = tf.cast(mel, self.compute_dtype)
+        go = tf.fill([tf.shape(mel)[0], 1, self.n_mels], tf.cast(self.go_value, mel.dtype))
+        frames = subsample_frames(tf.concat([go, mel[:, :-1]], axis=1), r)
+        num_steps = tf.shape(frames)[1]
+        step_mask = tf.sequence_mask(reduced_length(mel_length, r), num_steps)
+        hidden = self._decoder_inputs(frames, tf.range(num_steps), training)
+        alignments = []
+        for block in self.decoder_blocks:
+            hidden, alignment = block(
+                hidden, memory, query_mask=step_mask, memory_mask=memory_mask, training=training
+            )
+            alignments.append(alignment)
+        hidden = self.decoder_norm(hidden)
+        mel_before = trim_frames(self.mel_projection(hidden), num_frames)
+        stop_logits = trim_frames(self.stop_projection(hidden), num_frames)
+        frame_mask = tf.sequence_mask(mel_length, tf.shape(mel)[1])
+        mel_after = self.postnet(mel_before, valid=frame_mask, training=training)
+        return {
+            "mel_before": mel_before,
+            "mel": mel_after,
+            "stop_logits": stop_logits,
+            "alignments": alignments,
+            "memory_mask": memory_mask,
+            "step_mask": step_mask,
+        }
+
+    def compute_losses(self, batch, training=False):
+        outputs = self(
+            {"text": batch["text"], "mel": batch["mel"], "mel_length": batch["mel_length"]},
+            training=training,
+        )
+        mel, mel_length = batch["mel"], batch["mel_length"]
+        frame_mask = tf.sequence_mask(mel_length, tf.shape(mel)[1])
+        losses = {
+            "mel_before_l1": masked_l1(outputs["mel_before"], mel, frame_mask),
+            "mel_l1": masked_l1(outputs["mel"], mel, frame_mask),
+            "stop": stop_loss(
+                outputs["stop_logits"],
+                stop_labels(mel_length, tf.shape(mel)[1]),
+                self.stop_loss_scaling,
+            ),
+        }
+        total = losses["mel_before_l1"] + losses["mel_l1"] + losses["stop"]
+        losses["diagonal"] = tf.constant(0.0)
+        if self.diagonal_forcing:
+            alignments = outputs["alignments"]
+            weights = guided_attention_weights(
+                tf.shape(alignments[0])[1],
+                tf.shape(alignments[0])[2],
+                reduced_length(mel_length, self.reduction_factor),
+                tf.reduce_sum(tf.cast(outputs["memory_mask"], tf.int32), axis=1),
+                self.diagonal_width,
+            )
+            valid = tf.cast(outputs["step_mask"], tf.float32)
+            penalties = [tf.reduce_sum(weights * alignment, axis=-1) for alignment in alignments]
+            losses["diagonal"] = tf.add_n(
+                [
+                    tf.reduce_sum(p * valid) / tf.maximum(tf.reduce_sum(valid), 1.0)
+                    for p in penalties
+                ]
+            ) / len(penalties)
+            total = total + self.diagonal_loss_weight * losses["diagonal"]
+        if training:
+            self.trained_decoding_state.assign(
+                tf.constant([self.reduction_factor, int(self.monotonic)], tf.int32)
+            )
+        losses["loss"] = total
+        return losses
+
+    # Incremental decoding.
+
+    def initial_decoder_state(self, memory, memory_mask, max_steps):
+        """Per-layer caches for ``max_steps`` decoder steps (see ``DecoderBlock.initial_state``)."""
+        return [
+            block.initial_state(memory, memory_mask, max_steps) for block in self.decoder_blocks
+        ]
+
+    def decoder_step(self, frame, index, state, memory_mask, hard=False):
+        """Decoder step ``index`` from the previous frame ``frame`` [B, n_mels] (inference).
+
+        Returns ``(frames [B, r, n_mels], stop_logits [B, r, 3], alignments, new_state)``, with
+        ``alignments`` a list of [B, N] per decoder layer. Equals step ``index`` of ``call`` run
+        with the same decoder inputs (tested).
+        """
+        hidden = self._decoder_inputs(frame[:, tf.newaxis, :], index[tf.newaxis], False)[:, 0]
+        new_state, alignments = [], []
+        for block, block_state in zip(self.decoder_blocks, state, strict=True):
+            hidden, alignment, block_state = block.step(
+                hidden, block_state, index, memory_mask, hard=hard
+            )
+            new_state.append(block_state)
+            alignments.append(alignment)
+        hidden = self.decoder_norm(hidden)[:, tf.newaxis, :]
+        return self.mel_projection(hidden), self.stop_projection(hidden), alignments, new_state
+
+    @property
+    def alignment_layer(self):
+        """The decoder layer whose alignment ``synthesize`` returns: the last SMA layer, or the last."""
+        return self._sma_layer_indices[-1] if self._sma_layer_indices else self.decoder_layers - 1
+
+    def _check_text_ids(self, text_ids):
+        text_ids = tf.convert_to_tensor(text_ids)
+        if not text_ids.dtype.is_integer:
+            raise ValueError(
+                f"text_ids must be integer symbol ids, got dtype {text_ids.dtype.name}."
+            )
+        if text_ids.shape.rank != 2:
+            raise ValueError(
+                f"text_ids must have shape [batch, symbols], got {text_ids.shape}; "
+                "wrap one utterance as [ids]."
+            )
+        if text_ids.shape[1] == 0:
+            raise ValueError(
+                "text_ids is empty; give at least one symbol (the tokenizer adds EOS)."
+            )
+        text_ids = tf.cast(text_ids, tf.int32)
+        if tf.executing_eagerly():
+            ids = text_ids.numpy()
+            if ids.min() < 0 or ids.max() >= self.vocab_size:
+                raise ValueError(
+                    f"text_ids must lie in [0, {self.vocab_size}) (0 is padding), got values from "
+                    f"{ids.min()} to {ids.max()}; encode the text with the model's tokenizer."
+                )
+            lengths = (ids > 0).sum(axis=1)
+            if (lengths == 0).any():
+                raise ValueError(
+                    f"Rows {np.flatnonzero(lengths == 0).tolist()} of text_ids hold only padding; "
+                    "every utterance needs at least one symbol."
+                )
+            if ((ids > 0) != (np.arange(ids.shape[1]) < lengths[:, None])).any():
+                raise ValueError("text_ids must put padding (0) only at the end of each row.")
+        else:
+            tf.debugging.assert_non_negative(text_ids, "text_ids must be >= 0 (0 is padding).")
+            tf.debugging.assert_less(
+                text_ids, self.vocab_size, f"text_ids must be < vocab_size={self.vocab_size}."
+            )
+        return text_ids
+
+    def _restore_trained_decoding_state(self):
+        with tf.init_scope():
+            r, monotonic = (int(v) for v in self.trained_decoding_state.numpy())
+        if r > 0:
+            self.reduction_factor = r
+            self.monotonic = bool(monotonic)
+
+    def synthesize(self, text_ids):
+        """Text ids [B, N] (0 = pad, at the end) -> mel spectrogram, incrementally decoded.
+
+        A model restored from a model directory decodes with the reduction factor and SMA switch
+        of its last training step (``trained_decoding_state``).
+
+        Returns a dict: ``mel`` [B, T, n_mels] (zero after each utterance's end), ``mel_length``
+        [B] int32, ``stopped`` [B] bool (False: the maximum length cut the utterance, see the
+        class docstring), ``alignment`` [B, N, T] float32 (``alignment_layer``'s, each decoder
+        step repeated for its r frames) and ``step_alignment`` [B, N, steps].
+
+        Raises:
+          ValueError: for ids that are not [batch, symbols] integers within the vocabulary, or a
+            row with no symbol.
+        """
+        text_ids = self._check_text_ids(text_ids)
+        self._restore_trained_decoding_state()
+        key = (self.reduction_factor, self.monotonic, self.hard_inference)
+        if key not in self._synthesis_functions:
+            self._synthesis_functions[key] = tf.function(self._decode, reduce_retracing=True)
+        return self._synthesis_functions[key](text_ids)
+
+    def _decode(self, text_ids):
+        r, hard = self.reduction_factor, self.hard_inference
+        memory, memory_mask = self.encode(text_ids, training=False)
+        batch = tf.shape(text_ids)[0]
+        symbols = tf.reduce_max(tf.reduce_sum(tf.cast(memory_mask, tf.int32), axis=1))
+        max_frames = tf.minimum(self.max_synthesis_frames, self.max_frames_per_symbol * symbols)
+        max_steps = reduced_length(max_frames, r)
+        state = self.initial_decoder_state(memory, memory_mask, max_steps)
+        frames_out = tf.TensorArray(self.compute_dtype, size=max_steps)
+        alignments_out = tf.TensorArray(tf.float32, size=max_steps)
+        go = tf.fill([batch, self.n_mels], tf.cast(self.go_value, self.compute_dtype))
+        lengths = tf.zeros([batch], tf.int32)
+        finished = tf.zeros([batch], tf.bool)
+
+        def keep_going(index, frame, state, lengths, finished, frames_out, alignments_out):
+            return tf.logical_and(index < max_steps, tf.logical_not(tf.reduce_all(finished)))
+
+        def body(index, frame, state, lengths, finished, frames_out, alignments_out):
+            frames, stop_logits, alignments, state = self.decoder_step(
+                frame, index, state, memory_mask, hard=hard
+            )
+            is_stop = tf.argmax(stop_logits, axis=-1, output_type=tf.int32) == STOP
+            stops_now = tf.logical_and(tf.reduce_any(is_stop, axis=1), tf.logical_not(finished))
+            first_stop = tf.argmax(tf.cast(is_stop, tf.int32), axis=1, output_type=tf.int32)
+            lengths = tf.where(
+                finished,
+                lengths,
+                tf.where(stops_now, index * r + first_stop + 1, (index + 1) * r),
+            )
+            lengths = tf.minimum(lengths, max_frames)
+            finished = tf.logical_or(finished, stops_now)
+            frames_out = frames_out.write(index, frames)
+            alignments_out = alignments_out.write(index, alignments[self.alignment_layer])
+            return index + 1, frames[:, -1], state, lengths, finished, frames_out, alignments_out
+
+        steps, _, _, lengths, finished, frames_out, alignments_out = tf.while_loop(
+            keep_going,
+            body,
+            (tf.constant(0), go, state, lengths, finished, frames_out, alignments_out),
+        )
+        frames = frames_out.stack()[:steps]  # [steps, B, r, n_mels]
+        mel = tf.reshape(tf.transpose(frames, [1, 0, 2, 3]), [batch, steps * r, self.n_mels])
+        frame_mask = tf.sequence_mask(lengths, steps * r)
+        mel = self.postnet(mel, valid=frame_mask) * tf.cast(frame_mask, mel.dtype)[:, :, None]
+        step_alignment = tf.transpose(alignments_out.stack()[:steps], [1, 2, 0])
+        alignment = (
+            tf.repeat(step_alignment, r, axis=2) * tf.cast(frame_mask, tf.float32)[:, tf.newaxis, :]
+        )
+        return {
+            "mel": tf.cast(mel, tf.float32),
+            "mel_length": lengths,
+            "stopped": finished,
+            "alignment": alignment,
+            "step_alignment": step_alignment,
+        }
+
+    def sample(self, batch):
+        """Teacher-forced mel and alignment of the first utterance, for TensorBoard."""
+        first = {key: batch[key][:1] for key in ("text", "mel", "mel_length")}
+        outputs = self(first, training=False)
+        return {
+            "images": {
+                "mel_teacher_forced": tf.transpose(tf.cast(outputs["mel"][0], tf.float32)),
+                "alignment": tf.transpose(outputs["alignments"][self.alignment_layer][0]),
+            }
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            vocab_size=self.vocab_size,
+            n_mels=self.n_mels,
+            embedding_dim=self.embedding_dim,
+            model_dim=self.model_dim,
+            encoder_prenet_layers=self.encoder_prenet_layers,
+            encoder_prenet_kernel=self.encoder_prenet_kernel,
+            encoder_layers=self.encoder_layers,
+            encoder_heads=self.encoder_heads,
+            decoder_layers=self.decoder_layers,
+            decoder_heads=self.decoder_heads,
+            key_dim=self.key_dim,
+            feed_forward_dim=self.feed_forward_dim,
+            dropout=self.dropout,
+            decoder_prenet_dim=self.decoder_prenet_dim,
+            decoder_prenet_dropout=self.decoder_prenet_dropout,
+            postnet_channels=self.postnet_channels,
+            postnet_layers=self.postnet_layers,
+            postnet_kernel=self.postnet_kernel,
+            max_r=self.max_r,
+            initial_reduction_factor=self.initial_reduction_factor,
+            sma_layers=self.sma_layers,
+            sma_noise_std=self.sma_noise_std,
+            sma_score_bias_init=self.sma_score_bias_init,
+            sma_head_selection=self.sma_head_selection,
+            initial_monotonic=self.initial_monotonic,
+            stop_loss_scaling=self.stop_loss_scaling,
+            diagonal_loss_weight=self.diagonal_loss_weight,
+            diagonal_width=self.diagonal_width,
+            go_value=self.go_value,
+            max_frames_per_symbol=self.max_frames_per_symbol,
+            max_synthesis_frames=self.max_synthesis_frames,
+            hard_inference=self.hard_inference,
+        )
+        return config
