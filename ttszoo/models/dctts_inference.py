@@ -58,7 +58,9 @@ def windowed_scores(scores, previous, window):
     return tf.where(allowed, scores, tf.cast(_MASKED, scores.dtype))
 
 
-def synthesize_autoregressively(model, text_ids, max_steps, attention_mode="paper", window=3):
+def synthesize_autoregressively(
+    model, text_ids, max_steps, attention_mode="paper", window=3, stop=True
+):
     """Runs ``Text2Mel`` frame by frame from text ids.
 
     Args:
@@ -67,6 +69,7 @@ def synthesize_autoregressively(model, text_ids, max_steps, attention_mode="pape
       max_steps: int, the most decoder frames (reduced frames) to make.
       attention_mode: ``"paper"`` (forcibly incremental), ``"window"`` or ``"none"``.
       window: the window size of ``"window"``.
+      stop: apply the stop rule; ``False`` always makes ``max_steps`` frames (benchmarks).
 
     Returns:
       dict: ``"reduced_mel"`` float32 [B, T, F] (zero after each utterance's end),
@@ -99,7 +102,7 @@ def synthesize_autoregressively(model, text_ids, max_steps, attention_mode="pape
             else None,
         )
         position = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
-        reached = position >= text_length - 1
+        reached = (position >= text_length - 1) & stop
         lengths = tf.where(~done & reached, t + 1, lengths)
         frame = tf.sigmoid(tf.cast(logits, tf.float32))[:, None]
         return (
