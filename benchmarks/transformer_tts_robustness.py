@@ -1,0 +1,222 @@
+"""Does Transformer TTS learn the demo corpus, and does SMA make its alignments more robust?
+
+Trains the small Transformer TTS (gin/recipes/transformer_tts/demo.gin) twice through the real
+trainer, identical except for the SMA switch: ``mha`` keeps plain multihead encoder-decoder
+attention, ``sma`` switches the stepwise monotonic alignment on at ``SMA_START_STEP``. Then it
+restores both from their model directories, synthesizes the 20 held-out sentences
+(``ttszoo.data.held_out_sentences()``, long and unusual ones included) and counts alignment
+failures (``ttszoo.evaluation.alignment``: skips, repeats, no stop).
+
+    python benchmarks/transformer_tts_robustness.py train --variant mha --out /tmp/tts_runs &
+    python benchmarks/transformer_tts_robustness.py train --variant sma --out /tmp/tts_runs &
+    python benchmarks/transformer_tts_robustness.py evaluate --out /tmp/tts_runs
+
+``train`` builds and preprocesses the demo corpus into ``<out>/records`` when missing. The
+validation losses are written to ``<out>/<variant>/validation_history.json``; ``evaluate`` prints
+a markdown table and writes docs/figures/transformer_tts_*.png.
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
+
+
+class ValidationHistory(keras.callbacks.Callback):
+    """Appends ``{step, seconds, losses}`` after every validation pass to a JSON file."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = Path(path)
+        self.started = time.perf_counter()
+        self.history = json.loads(self.path.read_text()) if self.path.exists() else []
+
+    def on_test_end(self, logs=None):
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        self.history.append(
+            {
+                "step": step,
+                "seconds": round(time.perf_counter() - self.started, 1),
+                "reduction_factor": self.model.reduction_factor,
+                "monotonic": self.model.monotonic,
+                **{key: float(value) for key, value in (logs or {}).items()},
+            }
+        )
+        self.path.write_text(json.dumps(self.history, indent=1))
+
+
+def records_dir(out):
+    from ttszoo.data import build_demo_corpus, preprocess_corpus
+
+    records = Path(out) / "records"
+    if not (records / "features.json").exists():
+        corpus = build_demo_corpus(Path(out) / "corpus", progress=False)
+        preprocess_corpus(
+            corpus, records, num_workers=1, include=(), validation_fraction=0.1, progress=False
+        )
+    return records
+
+
+def train_variant(variant, out, params):
+    import tensorflow as tf
+
+    import gin
+    from ttszoo.training import parse_gin, train
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    keras.utils.set_random_seed(0)
+    model_dir = Path(out) / variant
+    model_dir.mkdir(parents=True, exist_ok=True)
+    parse_gin(
+        ["recipes/transformer_tts/demo.gin"], [f'RECORDS_DIR = "{records_dir(out)}"', *params]
+    )
+    # The recipe's callbacks with their gin settings; the mha run leaves out the SMA switch.
+    names = ["ReductionFactorCallback", "DiagonalAttentionForcing"]
+    if variant == "sma":
+        names.append("MonotonicAttentionSwitch")
+    callbacks = [gin.get_configurable(name)() for name in names]
+    callbacks.append(ValidationHistory(model_dir / "validation_history.json"))
+    started = time.perf_counter()
+    logs = train(model_dir=str(model_dir), callbacks=callbacks, verbose=False)
+    print(f"{variant}: trained to step {logs['step']} in {time.perf_counter() - started:.0f} s")
+
+
+def synthesize_held_out(model_dir):
+    from ttszoo.data import held_out_sentences
+    from ttszoo.text import Tokenizer
+    from ttszoo.training.loading import load_trained_model
+
+    trained = load_trained_model(model_dir)
+    tokenizer = Tokenizer.from_config(trained.tokenizer_config)
+    results = []
+    for sentence in held_out_sentences():
+        ids = tokenizer.encode(sentence)
+        outputs = trained.model.synthesize(np.asarray([ids], np.int32))
+        frames = int(outputs["mel_length"][0])
+        steps = -(-frames // trained.model.reduction_factor)
+        results.append(
+            {
+                "sentence": sentence,
+                "symbols": len(ids),
+                "frames": frames,
+                "stopped": bool(outputs["stopped"][0]),
+                "alignment": np.asarray(outputs["step_alignment"][0])[: len(ids), :steps],
+            }
+        )
+    return trained, results
+
+
+def plot_alignments(panels, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(
+        len(panels), len(panels[0]), figsize=(4 * len(panels[0]), 2.6 * len(panels))
+    )
+    axes = np.atleast_2d(axes)
+    for row, panel_row in enumerate(panels):
+        for column, (title, alignment) in enumerate(panel_row):
+            axis = axes[row, column]
+            axis.imshow(alignment, origin="lower", aspect="auto", interpolation="nearest")
+            axis.set_title(title, fontsize=8)
+            axis.set_xlabel("decoder step")
+            axis.set_ylabel("symbol")
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+
+
+def plot_history(histories, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 3.2))
+    for variant, history in histories.items():
+        steps = [entry["step"] for entry in history]
+        axis.plot(steps, [entry["mel_l1"] for entry in history], marker="o", label=variant)
+    axis.set_xlabel("training step")
+    axis.set_ylabel("validation mel L1 (after postnet)")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+
+
+def evaluate(out):
+    from ttszoo.evaluation.alignment import alignment_report, failure_rates
+
+    histories, rows, panels = {}, [], []
+    for variant in ("mha", "sma"):
+        model_dir = Path(out) / variant
+        histories[variant] = json.loads((model_dir / "validation_history.json").read_text())
+        trained, results = synthesize_held_out(model_dir)
+        reports = [alignment_report(result["alignment"], result["stopped"]) for result in results]
+        rates = failure_rates(reports)
+        first, last = histories[variant][0], histories[variant][-1]
+        rows.append(
+            f"| {variant} | {trained.step} | r={trained.model.reduction_factor}, "
+            f"SMA {'on' if trained.model.monotonic else 'off'} | "
+            f"{first['mel_l1']:.3f} (step {first['step']}) -> {last['mel_l1']:.3f} | "
+            f"{rates['skip']:.0%} | {rates['repeat']:.0%} | {rates['no_stop']:.0%} | "
+            f"**{rates['failed']:.0%}** | {rates['focus_rate']:.2f} | {rates['diagonality']:.2f} |"
+        )
+        for result, report in zip(results, reports, strict=True):
+            flags = [key for key in ("skip", "repeat", "no_stop") if report[key]]
+            print(
+                f"{variant} | {result['symbols']:3d} symbols | {result['frames']:4d} frames | "
+                f"{','.join(flags) or 'ok':16s} | {result['sentence'][:60]}"
+            )
+        longest = sorted(range(len(results)), key=lambda i: -results[i]["symbols"])[:2]
+        shown = [0, *longest]
+        panels.append(
+            [
+                (
+                    f"{variant}: {results[i]['symbols']} symbols, "
+                    f"{'stopped' if results[i]['stopped'] else 'no stop'}",
+                    results[i]["alignment"],
+                )
+                for i in shown
+            ]
+        )
+    print()
+    print(
+        "| attention | steps | decoding | validation mel L1 | skip | repeat | no stop | "
+        "failed | focus rate | diagonality |"
+    )
+    print("|---|---:|---|---|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    plot_alignments(panels, FIGURES / "transformer_tts_alignments.png")
+    plot_history(histories, FIGURES / "transformer_tts_validation.png")
+    print(json.dumps(histories, indent=0)[:4000])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=("train", "evaluate"))
+    parser.add_argument("--variant", choices=("mha", "sma"))
+    parser.add_argument("--out", default="/tmp/transformer_tts_runs")
+    parser.add_argument(
+        "--gin_param", action="append", default=[], help="extra bindings, e.g. 'train.steps = 800'"
+    )
+    args = parser.parse_args()
+    if args.command == "train":
+        if args.variant is None:
+            parser.error("train needs --variant mha or --variant sma")
+        train_variant(args.variant, args.out, args.gin_param)
+    else:
+        evaluate(args.out)
+
+
+if __name__ == "__main__":
+    main()
