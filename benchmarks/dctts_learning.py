@@ -101,7 +101,19 @@ def main():
     parser.add_argument("--eval_every", type=int, default=200)
     parser.add_argument("--sentences", type=int, default=6)
     parser.add_argument("--figures", default=str(FIGURES))
+    parser.add_argument(
+        "--evaluate_only",
+        action="store_true",
+        help="skip training: synthesize with the trained --model_dir and redraw the figures",
+    )
     args = parser.parse_args()
+    history_file = Path(args.model_dir) / "learning_history.json"
+    if args.evaluate_only:
+        from ttszoo.training.loading import load_trained_model
+
+        history = json.loads(history_file.read_text())
+        report(args, history, load_trained_model(args.model_dir).model, None, None)
+        return
 
     parse_gin(["recipes/dctts/text2mel_demo.gin"], [f"train.steps = {args.steps}"])
     ModelDirectory(args.model_dir).copy_features(args.records)
@@ -123,8 +135,11 @@ def main():
         sample_every=0,
         verbose=False,
     )
-    history, loads, seconds = [], [os.getloadavg()[0]], 0.0
-    for step in range(0, args.steps + 1, args.eval_every):
+    history, loads, seconds, first = [], [os.getloadavg()[0]], 0.0, 0
+    if history_file.exists():  # resume a run that was stopped, or extend it to more steps
+        history = json.loads(history_file.read_text())
+        seconds, first = history[-1]["seconds"], history[-1]["step"] + args.eval_every
+    for step in range(first, args.steps + 1, args.eval_every):
         if step:
             started = time.perf_counter()
             trainer.fit(step)
@@ -133,7 +148,13 @@ def main():
         losses = trainer.validate()
         history.append(dict(step=step, seconds=round(seconds, 1), **losses))
         print(json.dumps(history[-1]), flush=True)
-    rows = held_out_metrics(trainer.model, held_out_sentences()[: args.sentences])
+        history_file.write_text(json.dumps(history))
+    report(args, history, trainer.model, seconds, loads)
+
+
+def report(args, history, model, seconds, loads):
+    """Synthesizes the held-out sentences, draws the figures and prints the summary."""
+    rows = held_out_metrics(model, held_out_sentences()[: args.sentences])
     plot(
         history,
         rows,
@@ -141,9 +162,9 @@ def main():
         Path(args.figures) / "dctts_alignment.png",
     )
     summary = {
-        "steps": args.steps,
-        "training_seconds": round(seconds, 1),
-        "load_average_1min": [round(x, 2) for x in loads],
+        "steps": history[-1]["step"],
+        "training_seconds": history[-1]["seconds"] if seconds is None else round(seconds, 1),
+        "load_average_1min": None if loads is None else [round(x, 2) for x in loads],
         "held_out_mel_l1": [history[0]["mel_l1"], history[-1]["mel_l1"]],
         "held_out_focus_rate": [history[0]["focus_rate"], history[-1]["focus_rate"]],
         "synthesized": [{k: v for k, v in r.items() if k != "alignment"} for r in rows],
