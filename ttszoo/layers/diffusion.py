@@ -125,7 +125,8 @@ class FiLM(keras.layers.Layer):
 class DBlock(keras.layers.Layer):
     """WaveGrad downsampling block (figure 4): ``x`` ``[B, L, C_in]`` -> ``[B, L / factor, channels]``.
 
-    Residual: ``downsample(conv1(x))``. Main: ``downsample(x)`` then three times
+    Residual: ``downsample(conv1(x))``, computed as ``conv1(downsample(x))`` (equal for a 1x1
+    convolution, ``factor`` times cheaper). Main: ``downsample(x)`` then three times
     ``LeakyReLU_0.2`` and a 3-tap convolution with dilations 1, 2, 4. ``L`` must be a multiple
     of ``factor``.
     """
@@ -148,8 +149,8 @@ class DBlock(keras.layers.Layer):
             self.convs.append(conv)
 
     def call(self, inputs):
-        residual = self.residual_conv(inputs)[:, :: self.factor]
         x = inputs[:, :: self.factor]
+        residual = self.residual_conv(x)
         for conv in self.convs:
             x = conv(_leaky_relu(x))
         return x + residual
@@ -169,7 +170,8 @@ class UBlock(keras.layers.Layer):
     """WaveGrad upsampling block (figure 3), modulated by FiLM.
 
     With ``up`` the nearest-neighbour upsampling by ``factor`` and ``film(h) = shift + scale * h``:
-    ``r = conv1(up(x))``; ``h = film(conv3_d0(up(LReLU(x))))``; ``x = r + conv3_d1(LReLU(h))``;
+    ``r = conv1(up(x))`` (computed as ``up(conv1(x))``, equal for a 1x1 convolution and
+    ``factor`` times cheaper); ``h = film(conv3_d0(up(LReLU(x))))``; ``x = r + conv3_d1(LReLU(h))``;
     ``h = film(conv3_d2(LReLU(film(x))))``; returns ``x + conv3_d3(LReLU(h))``.
 
     Call args:
@@ -202,7 +204,7 @@ class UBlock(keras.layers.Layer):
         return tf.repeat(x, self.factor, axis=1)
 
     def call(self, inputs, shift, scale):
-        residual = self.residual_conv(self._upsample(inputs))
+        residual = self._upsample(self.residual_conv(inputs))
         h = self.convs[0](self._upsample(_leaky_relu(inputs)))
         h = shift + scale * h
         x = residual + self.convs[1](_leaky_relu(h))

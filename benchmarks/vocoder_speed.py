@@ -1,0 +1,245 @@
+"""WaveGrad Base inference speed: ttszoo (TensorFlow, XLA) against lmnt-com/wavegrad (PyTorch).
+
+1 s of 22.05 kHz audio (74 frames of hop 300 = 22,200 samples), batch 1, the 6-iteration
+schedule ``wavegrad-6`` for both, on the CPU. The peer is ``wavegrad==0.1.5``'s model class
+driven by ``benchmarks/wavegrad_peer_worker.py`` in its own virtual environment (it is never a
+ttszoo dependency); both live in their own process and take turns, one timed run at a time.
+
+Both models get the same weights (the peer's initial weights, copied into ttszoo) and
+lmnt's unscaled noise-level encoding (``noise_scale=1``), so one network pass is checked to
+agree before anything is timed. Reported: median seconds per utterance and the ratio
+ttszoo / peer in float32 and bf16 (ttszoo: ``mixed_bfloat16``; peer: ``torch.autocast``), the
+log-mel distance between ttszoo's bf16 and float32 audio (same seed, same weights) next to
+the distance between two float32 runs with different seeds (the sampler's own noise), the
+analytic FLOP count of one network pass, achieved GFLOP/s, and a measured matmul peak.
+
+    python benchmarks/vocoder_speed.py --peer_python /work/peer_venv/bin/python --rounds 5
+
+Set up the peer once:
+    python3 -m venv /work/peer_venv
+    /work/peer_venv/bin/pip install torch==2.13.0 numpy
+    /work/peer_venv/bin/pip install --no-deps wavegrad==0.1.5
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ttszoo.diffusion import NoiseSchedule
+from ttszoo.evaluation.logmel import log_mel_distance
+from ttszoo.models import WaveGrad
+
+SAMPLE_RATE, HOP, FRAMES, N_MELS = 22050, 300, 74, 128
+
+
+class PeerProcess:
+    """The lmnt-com/wavegrad worker, one JSON request per line."""
+
+    def __init__(self, python):
+        worker = Path(__file__).with_name("wavegrad_peer_worker.py")
+        self.process = subprocess.Popen(
+            [python, str(worker)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def __call__(self, cmd, **request):
+        self.process.stdin.write(json.dumps(dict(request, cmd=cmd)) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"The peer worker died during {cmd!r}.")
+        return json.loads(line)
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def load_torch_weights(model, weights):
+    """Copies lmnt-com/wavegrad's state dict (npz) into a ttszoo ``WaveGrad`` of Base sizes."""
+
+    def put(conv, prefix):
+        kernel = weights[f"{prefix}.weight"].transpose(2, 1, 0)  # [out, in, k] -> [k, in, out]
+        conv.set_weights([kernel, weights[f"{prefix}.bias"]])
+
+    put(model.audio_conv, "downsample.0")
+    for i, dblock in enumerate(model.dblocks, start=1):
+        put(dblock.residual_conv, f"downsample.{i}.residual_dense")
+        for j, conv in enumerate(dblock.convs):
+            put(conv, f"downsample.{i}.conv.{j}")
+    for i, film in enumerate(model.films):
+        put(film.input_conv, f"film.{i}.input_conv")
+        put(film.output_conv, f"film.{i}.output_conv")
+    put(model.mel_conv, "first_conv")
+    for i, ublock in enumerate(model.ublocks):
+        put(ublock.residual_conv, f"upsample.{i}.block1")
+        names = ["block2.0", "block2.1", "block3.0", "block3.1"]
+        for conv, name in zip(ublock.convs, names, strict=True):
+            put(conv, f"upsample.{i}.{name}")
+    put(model.output_conv, "last_conv")
+
+
+def conv_flops(samples, model, n_mels):
+    """Multiply-adds x 2 of every convolution in one network pass on ``samples`` samples."""
+    total = 2 * 5 * 1 * model.downsample_channels[0] * samples  # audio_conv
+    length, channels = samples, model.downsample_channels[0]
+    levels = [(length, channels)]
+    for dblock in model.dblocks:
+        total += 2 * channels * dblock.channels * length  # 1x1 residual before downsampling
+        length //= dblock.factor
+        total += 2 * 3 * (channels + 2 * dblock.channels) * dblock.channels * length
+        channels = dblock.channels
+        levels.append((length, channels))
+    for film, (length, channels) in zip(model.films, levels, strict=True):
+        total += 2 * 3 * channels * (channels + 2 * film.channels) * length
+    frames = samples // model.hop_length
+    total += 2 * 3 * n_mels * model.mel_channels * frames
+    length, channels = frames, model.mel_channels
+    for ublock in model.ublocks:
+        length *= ublock.factor
+        c = ublock.channels
+        total += 2 * channels * c * length + 2 * 3 * (channels * c + 3 * c * c) * length
+        channels = c
+    return total + 2 * 3 * channels * 1 * samples
+
+
+def matmul_peak(dtype, size=2048, repeats=7):
+    """Best GFLOP/s of an XLA-compiled ``size x size`` matmul."""
+    a = tf.random.normal([size, size], dtype=tf.float32)
+    a = tf.cast(a, dtype)
+    matmul = tf.function(lambda x, y: tf.matmul(x, y), jit_compile=True)
+    matmul(a, a).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        matmul(a, a).numpy()
+        best = min(best, time.perf_counter() - started)
+    return 2 * size**3 / best / 1e9
+
+
+def build_ttszoo(policy, weights):
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        model = WaveGrad(noise_scale=1.0, inference_iterations=6, chunk_frames=1024)
+        model(tf.zeros([1, 600]), tf.zeros([1, 2, N_MELS]), tf.zeros([1]))
+    finally:
+        keras.config.set_dtype_policy(previous)
+    load_torch_weights(model, weights)
+    return model
+
+
+def timed(fn):
+    started = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - started, out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--peer_python", default="/work/peer_venv/bin/python")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--json", default=None, help="Also write the results here.")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="vocoder_speed_"))
+    schedule = NoiseSchedule.inference(6)
+    load_before = os.getloadavg()
+
+    peer = PeerProcess(args.peer_python)
+    info = peer(
+        "init", betas=schedule.betas.tolist(), n_mels=N_MELS, threads=args.threads, seed=0,
+        weights=str(tmp / "weights.npz"),
+    )  # fmt: skip
+    weights = dict(np.load(tmp / "weights.npz"))
+    f32 = build_ttszoo("float32", weights)
+    bf16 = build_ttszoo("mixed_bfloat16", weights)
+    assert f32.count_params() == info["parameters"], (f32.count_params(), info)
+
+    # One network pass must agree before anything is timed.
+    rng = np.random.default_rng(0)
+    audio = rng.uniform(-1, 1, (1, FRAMES * HOP)).astype(np.float32)
+    mel = rng.uniform(0, 1, (1, FRAMES, N_MELS)).astype(np.float32)
+    level = np.array([0.5], np.float32)
+    np.savez(tmp / "inputs.npz", audio=audio, mel=mel.transpose(0, 2, 1), level=level)
+    peer("eps", inputs=str(tmp / "inputs.npz"), output=str(tmp / "peer_eps.npy"))
+    ours = f32(audio, mel, level).numpy()
+    theirs = np.load(tmp / "peer_eps.npy")
+    eps_error = float(np.abs(ours - theirs).max() / np.abs(theirs).max())
+    assert eps_error < 1e-3, f"the two networks disagree (relative error {eps_error:.2g})"
+
+    np.save(tmp / "mel.npy", mel.transpose(0, 2, 1))
+    mel_tensor = tf.constant(mel)
+    runs = {
+        "ttszoo float32": lambda: f32.vocode(mel_tensor, seed=0)["audio"].numpy(),
+        "peer float32": lambda: peer("run", mel=str(tmp / "mel.npy"), dtype="float32"),
+        "ttszoo bf16": lambda: bf16.vocode(mel_tensor, seed=0)["audio"].numpy(),
+        "peer bf16": lambda: peer("run", mel=str(tmp / "mel.npy"), dtype="bfloat16"),
+    }
+    for run in runs.values():  # warm up: XLA compilation, oneDNN primitives
+        run()
+    times = {name: [] for name in runs}
+    for _ in range(args.rounds):
+        for name, run in runs.items():
+            seconds, out = timed(run)
+            times[name].append(out["seconds"] if isinstance(out, dict) else seconds)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+
+    audio_f32 = f32.vocode(mel_tensor, seed=0)["audio"]
+    audio_f32_other_seed = f32.vocode(mel_tensor, seed=1)["audio"]
+    audio_bf16 = bf16.vocode(mel_tensor, seed=0)["audio"]
+    bf16_distance = float(log_mel_distance(audio_bf16, audio_f32, SAMPLE_RATE)[0])
+    seed_distance = float(log_mel_distance(audio_f32_other_seed, audio_f32, SAMPLE_RATE)[0])
+
+    peer.close()
+    flops = conv_flops(FRAMES * HOP, f32, N_MELS)
+    passes = schedule.num_steps
+    peaks = {"float32": matmul_peak(tf.float32), "bfloat16": matmul_peak(tf.bfloat16)}
+    load_after = os.getloadavg()
+    results = {
+        "audio_seconds": FRAMES * HOP / SAMPLE_RATE,
+        "iterations": passes,
+        "parameters": info["parameters"],
+        "peer": f"wavegrad 0.1.5 on torch {info['torch']} ({info['threads']} threads)",
+        "tensorflow": tf.__version__,
+        "eps_relative_error": eps_error,
+        "rounds": args.rounds,
+        "times": times,
+        "medians": medians,
+        "ratio_float32": medians["ttszoo float32"] / medians["peer float32"],
+        "ratio_bf16": medians["ttszoo bf16"] / medians["peer bf16"],
+        "ratio_bf16_vs_peer_float32": medians["ttszoo bf16"] / medians["peer float32"],
+        "logmel_bf16_vs_float32": bf16_distance,
+        "logmel_float32_seed0_vs_seed1": seed_distance,
+        "gflop_per_pass": flops / 1e9,
+        "gflop_per_pass_per_audio_second": flops / 1e9 / (FRAMES * HOP / SAMPLE_RATE),
+        "achieved_gflops": {name: flops * passes / medians[name] / 1e9 for name in medians},
+        "matmul_peak_gflops": peaks,
+        "load_average_before": load_before,
+        "load_average_after": load_after,
+        "cpu_count": os.cpu_count(),
+    }
+    print(json.dumps(results, indent=1))
+    print()
+    print("| run | median s | ratio ttszoo/peer | achieved GFLOP/s |")
+    print("|---|---|---|---|")
+    for name, value in medians.items():
+        ratio = results["ratio_float32"] if "float32" in name else results["ratio_bf16"]
+        shown = f"{ratio:.2f}" if name.startswith("ttszoo") else ""
+        print(f"| {name} | {value:.3f} | {shown} | {results['achieved_gflops'][name]:.1f} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
