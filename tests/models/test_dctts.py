@@ -193,3 +193,18 @@ def test_config_round_trip_builds_the_same_model():
     clone((text, previous))
     assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
     assert clone.get_config() == model.get_config()
+
+
+def test_sample_draws_teacher_forced_and_synthesized_pictures_inside_a_tf_function():
+    model = small_text2mel(max_decoder_steps=5)
+    batch = {
+        "text": text_batch(),
+        "text_length": tf.constant([6, 3]),
+        "mel": frames(12),
+        "mel_length": tf.constant([12, 8]),
+    }
+    images = tf.function(model.sample)(batch)["images"]
+    assert images["alignment_teacher_forced"].shape == (6, 3)
+    assert images["mel_target"].shape == (N_MELS, 3)
+    assert images["alignment_synthesized"].shape[0] == 6
+    assert 1 <= images["mel_synthesized"].shape[1] <= 5
