@@ -7,8 +7,10 @@ recipe (gin/recipes/wavenet/demo.gin) through the real trainer on the CPU. Every
   * the log-mel L1 distance (``ttszoo.evaluation.log_mel_distance``) between audio generated
     from the ground-truth mels (first ``--generate_frames`` frames, batched, fixed seed) and the
     recorded audio.
-Writes docs/figures/wavenet_learning.png, a JSON of the curves next to it (``--out_json``) and
-prints a markdown table.
+After every measurement it prints the record as a JSON line and rewrites
+docs/figures/wavenet_learning.png and a JSON of the curves (``--out_json``), so a
+run stopped early still leaves its figure; at the end it prints a markdown table.
+``--from_log LOG`` rebuilds the figure and the JSON from the JSON lines of a run's output.
 
     python benchmarks/wavenet_learning.py --work_dir /tmp/wavenet_learning --steps 2000
 """
@@ -33,9 +35,10 @@ ROOT = Path(__file__).resolve().parents[1]
 class HeldOutProbe(keras.callbacks.Callback):
     """Measures held-out bits per sample and the log-mel distance of generated audio."""
 
-    def __init__(self, records_dir, every, generate_frames, sample_rate):
+    def __init__(self, records_dir, every, generate_frames, sample_rate, report=None):
         super().__init__()
         self.every = every
+        self.report = report
         self.sample_rate = sample_rate
         self.batches = list(
             make_dataset(records_dir, split="validation", batch_size=1, features=("mel", "audio"))
@@ -45,6 +48,11 @@ class HeldOutProbe(keras.callbacks.Callback):
         hop = self.batches[0]["audio"].shape[1] // self.batches[0]["mel"].shape[1]
         self.reference = tf.constant(
             np.concatenate([b["audio"][:, : generate_frames * hop] for b in usable])
+        )
+        self.silence_distance = float(
+            tf.reduce_mean(
+                log_mel_distance(tf.zeros_like(self.reference), self.reference, sample_rate)
+            )
         )
         self.records = []
         self._evaluate = None
@@ -70,6 +78,8 @@ class HeldOutProbe(keras.callbacks.Callback):
         )
         self.records.append(record)
         print(json.dumps(record), flush=True)
+        if self.report is not None:
+            self.report(self)
 
     def on_train_begin(self, logs=None):
         self.started = time.perf_counter()
@@ -103,6 +113,22 @@ def plot(records, silence_distance, path):
     figure.savefig(path, dpi=110)
 
 
+def write_report(probe, args):
+    """Writes the figure and the JSON of ``probe.records``; returns the JSON dict."""
+    plot(probe.records, probe.silence_distance, args.figure)
+    result = dict(
+        records=probe.records,
+        silence_log_mel_distance=probe.silence_distance,
+        heldout_utterances=len(probe.batches),
+        generated_utterances=int(probe.mel.shape[0]),
+        generate_frames=args.generate_frames,
+        utterances=args.utterances,
+        steps_requested=args.steps,
+    )
+    Path(args.out_json).write_text(json.dumps(result, indent=1))
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work_dir", default="/tmp/wavenet_learning")
@@ -111,18 +137,29 @@ def main():
     parser.add_argument("--eval_every", type=int, default=250)
     parser.add_argument("--generate_frames", type=int, default=30)
     parser.add_argument("--figure", default=str(ROOT / "docs/figures/wavenet_learning.png"))
-    parser.add_argument("--out_json", default=str(ROOT / "docs/figures/wavenet_learning.json"))
+    parser.add_argument("--out_json", default=None, help="default: WORK_DIR/wavenet_learning.json")
+    parser.add_argument("--from_log", default=None, help="rebuild the report from a run's output")
     args = parser.parse_args()
 
     work = Path(args.work_dir)
+    args.out_json = args.out_json or str(work / "wavenet_learning.json")
     corpus = build_demo_corpus(work / "corpus", limit=args.utterances, progress=False)
     records = work / "records"
     if not (records / "features.json").exists():
         preprocess_corpus(corpus, records, num_workers=1, validation_fraction=0.1, progress=False)
     audio_config = json.loads((records / "features.json").read_text())["audio_config"]
     probe = HeldOutProbe(
-        records, args.eval_every, args.generate_frames, audio_config["sample_rate"]
+        records,
+        args.eval_every,
+        args.generate_frames,
+        audio_config["sample_rate"],
+        report=lambda probe: write_report(probe, args),
     )
+    if args.from_log:
+        lines = Path(args.from_log).read_text().splitlines()
+        probe.records = [json.loads(line) for line in lines if line.startswith('{"step"')]
+        write_report(probe, args)
+        return
     parse_gin(
         ["recipes/wavenet/demo.gin"],
         [
@@ -139,24 +176,7 @@ def main():
     started = time.perf_counter()
     train(model_dir=str(work / f"model_{int(time.time())}"), callbacks=[probe])
     total = time.perf_counter() - started
-    silence = float(
-        tf.reduce_mean(
-            log_mel_distance(
-                tf.zeros_like(probe.reference), probe.reference, audio_config["sample_rate"]
-            )
-        )
-    )
-    plot(probe.records, silence, args.figure)
-    result = dict(
-        records=probe.records,
-        silence_log_mel_distance=silence,
-        train_and_probe_seconds=total,
-        heldout_utterances=len(probe.batches),
-        generated_utterances=int(probe.mel.shape[0]),
-        generate_frames=args.generate_frames,
-        utterances=args.utterances,
-    )
-    Path(args.out_json).write_text(json.dumps(result, indent=1))
+    write_report(probe, args)
     print("| step | held-out bits/sample | log-mel distance of generated audio |")
     print("|---|---|---|")
     for r in probe.records:
@@ -164,7 +184,7 @@ def main():
             f"| {r['step']} | {r['heldout_bits_per_sample']:.2f} | "
             f"{r['generated_log_mel_distance']:.3f} |"
         )
-    print(f"silence: {silence:.3f}; wall time {total:.0f} s")
+    print(f"silence: {probe.silence_distance:.3f}; wall time {total:.0f} s")
 
 
 if __name__ == "__main__":

@@ -136,9 +136,12 @@ class DilatedCausalConv1D(keras.layers.Layer):
         kernel = tf.cast(self.kernel, self.compute_dtype)
         length = self.queue_length
         position = tf.cast(position, tf.int32)
-        lags = np.arange(self.kernel_size - 1, 0, -1, dtype=np.int32) * self.dilation_rate
-        taps = tf.gather(queue, tf.math.floormod(position - lags, length))  # [K-1, B, C]
-        outputs = tf.einsum("kbc,kcf->bf", taps, kernel[:-1]) + tf.matmul(inputs, kernel[-1])
+        outputs = tf.matmul(inputs, kernel[-1])
+        for k in range(self.kernel_size - 1):
+            # One scalar-indexed read per tap (an XLA dynamic slice of [B, C]).
+            lag = (self.kernel_size - 1 - k) * self.dilation_rate
+            tap = tf.gather(queue, tf.math.floormod(position - lag, length))
+            outputs += tf.matmul(tap, kernel[k])
         if self.bias is not None:
             outputs += tf.cast(self.bias, self.compute_dtype)
         slot = tf.reshape(tf.math.floormod(position, length), [1, 1])

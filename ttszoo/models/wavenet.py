@@ -243,7 +243,7 @@ class WaveNetVocoder(keras.Model):
             )
         return mel
 
-    def _check_speaker(self, speaker, batch_size_hint=None):
+    def _check_speaker(self, speaker):
         if not self.num_speakers:
             if speaker is not None:
                 raise ValueError(
@@ -492,7 +492,7 @@ class WaveNetVocoder(keras.Model):
         return {
             "audio": {
                 "generated": generated[0],
-                "target": batch["audio"][0, : generated.shape[1] or frames * self.hop_length],
+                "target": batch["audio"][0, : tf.shape(generated)[1]],
             }
         }
 
