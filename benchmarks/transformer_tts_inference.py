@@ -72,7 +72,7 @@ def uncached_decoder(model, frames):
             output = model.mel_projection(model.decoder_norm(hidden))
             frame = output[:, index : index + 1]
             buffer = tf.concat([buffer[:, : index + 1], frame, buffer[:, index + 2 :]], axis=1)
-            return index + 1, buffer[:, :frames]
+            return index + 1, tf.ensure_shape(buffer[:, :frames], [1, frames, model.n_mels])
 
         buffer = tf.concat([go, tf.zeros([1, frames - 1, model.n_mels])], axis=1)
         _, buffer = tf.while_loop(lambda i, b: i < frames - 1, body, (tf.constant(0), buffer))

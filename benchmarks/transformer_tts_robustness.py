@@ -112,6 +112,23 @@ def synthesize_held_out(model_dir):
     return trained, results
 
 
+def teacher_forced_reports(trained, records):
+    """Reports and [N, steps] alignments of the teacher-forced validation utterances."""
+    from ttszoo.data import make_dataset
+    from ttszoo.evaluation.alignment import alignment_report
+
+    model, reports, alignments = trained.model, [], []
+    dataset = make_dataset(records, split="validation", batch_size=1, num_buckets=1)
+    for batch in dataset:
+        outputs = model({key: batch[key] for key in ("text", "mel", "mel_length")})
+        symbols = int(batch["text_length"][0])
+        steps = -(-int(batch["mel_length"][0]) // model.reduction_factor)
+        alignment = outputs["alignments"][model.alignment_layer][0].numpy()[:steps, :symbols]
+        reports.append(alignment_report(alignment.T, stopped=True))
+        alignments.append(alignment.T)
+    return reports, alignments
+
+
 def plot_alignments(panels, path):
     import matplotlib
 
@@ -155,13 +172,19 @@ def plot_history(histories, path):
 def evaluate(out):
     from ttszoo.evaluation.alignment import alignment_report, failure_rates
 
-    histories, rows, panels = {}, [], []
+    histories, rows, forced_rows, panels = {}, [], [], []
     for variant in ("mha", "sma"):
         model_dir = Path(out) / variant
         histories[variant] = json.loads((model_dir / "validation_history.json").read_text())
         trained, results = synthesize_held_out(model_dir)
         reports = [alignment_report(result["alignment"], result["stopped"]) for result in results]
         rates = failure_rates(reports)
+        forced_reports, forced_alignments = teacher_forced_reports(trained, Path(out) / "records")
+        forced = failure_rates(forced_reports)
+        forced_rows.append(
+            f"| {variant} | {forced['failed']:.0%} | {forced['focus_rate']:.2f} | "
+            f"{forced['diagonality']:.2f} |"
+        )
         first, last = histories[variant][0], histories[variant][-1]
         rows.append(
             f"| {variant} | {trained.step} | r={trained.model.reduction_factor}, "
@@ -179,7 +202,8 @@ def evaluate(out):
         longest = sorted(range(len(results)), key=lambda i: -results[i]["symbols"])[:2]
         shown = [0, *longest]
         panels.append(
-            [
+            [(f"{variant}: teacher-forced validation utterance", forced_alignments[0])]
+            + [
                 (
                     f"{variant}: {results[i]['symbols']} symbols, "
                     f"{'stopped' if results[i]['stopped'] else 'no stop'}",
@@ -195,6 +219,10 @@ def evaluate(out):
     )
     print("|---|---:|---|---|---:|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
+    print()
+    print("| attention | teacher-forced validation: failed | focus rate | diagonality |")
+    print("|---|---:|---:|---:|")
+    print("\n".join(forced_rows))
     FIGURES.mkdir(parents=True, exist_ok=True)
     plot_alignments(panels, FIGURES / "transformer_tts_alignments.png")
     plot_history(histories, FIGURES / "transformer_tts_validation.png")

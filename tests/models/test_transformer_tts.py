@@ -130,7 +130,7 @@ def _incremental(model, batch, hard=False):
     )
 
 
-@pytest.mark.parametrize("monotonic, r", [(False, 3), (True, 1), (True, 3)])
+@pytest.mark.parametrize("monotonic, r", [(False, 3), (True, 1)])
 def test_cached_incremental_decoding_equals_teacher_forcing(monotonic, r):
     model = tiny_model(initial_monotonic=monotonic, initial_reduction_factor=r)
     batch = tiny_batch()
@@ -212,13 +212,6 @@ def test_synthesis_always_ends_at_the_length_limit(synthesis_model, hard):
     synthesis_model.hard_inference = False
 
 
-def test_synthesis_length_is_capped_by_max_synthesis_frames():
-    model = tiny_model(max_frames_per_symbol=3, max_synthesis_frames=8)
-    model.compute_losses(tiny_batch())
-    _force_stop_class(model, 1)
-    np.testing.assert_array_equal(model.synthesize(tiny_batch()["text"])["mel_length"], [8, 8])
-
-
 @pytest.mark.parametrize(
     "text_ids, message",
     [
@@ -271,12 +264,15 @@ def test_config_round_trip_and_trained_decoding_state():
     assert clone.reduction_factor == 2 and clone.monotonic
 
 
-def test_mixed_bfloat16_losses_and_synthesis():
+def test_mixed_bfloat16_losses_are_float32_and_close():
     model = tiny_model(dtype="mixed_bfloat16", initial_monotonic=True, initial_reduction_factor=2)
-    losses = model.compute_losses(tiny_batch(), training=True)
+    reference = tiny_model(initial_monotonic=True, initial_reduction_factor=2)
+    losses = model.compute_losses(tiny_batch())
+    reference.compute_losses(tiny_batch())
+    reference.set_weights(model.get_weights())
     assert losses["loss"].dtype == tf.float32 and np.isfinite(losses["loss"].numpy())
-    outputs = model.synthesize(tiny_batch()["text"])
-    assert outputs["mel"].dtype == tf.float32 and outputs["alignment"].dtype == tf.float32
+    expected = reference.compute_losses(tiny_batch())["loss"].numpy()
+    np.testing.assert_allclose(losses["loss"].numpy(), expected, rtol=0.05)
 
 
 @pytest.mark.slow

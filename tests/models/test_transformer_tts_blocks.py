@@ -98,9 +98,9 @@ def test_config_and_keras_file_round_trip(name, tmp_path):
     np.testing.assert_allclose(loaded(feed).numpy(), model(feed).numpy(), atol=1e-6)
 
 
-@pytest.mark.parametrize(
-    "name", ["decoder_block_sma", "encoder_block", "encoder_prenet", "postnet"]
-)
+# The SMA decoder block holds every other block's sublayers (attention, feed-forward, norms);
+# the postnet covers the convolutions. Each compile takes seconds on the shared CPU.
+@pytest.mark.parametrize("name", ["decoder_block_sma", "postnet"])
 def test_jit_compiled_training_step(name):
     make, arity = LAYERS[name]
     layer = make()
