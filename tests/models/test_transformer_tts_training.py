@@ -85,7 +85,11 @@ def test_demo_recipe_trains_with_changing_r_sma_switch_and_diagonal_forcing(
 
 @pytest.mark.slow
 def test_validation_loss_falls_and_attention_gets_diagonal_on_the_demo_corpus(tmp_path):
-    """About 4 minutes on a free 2-core CPU: 600 steps of the small recipe."""
+    """About 10 minutes on a free 2-core CPU: 1000 steps of the small recipe (r 10 -> 5 -> 2).
+
+    Measured in docs/transformer_tts.md: validation mel L1 0.126 at step 100 and 0.092 at step
+    1000; guided-attention penalty 0.083 and 0.037.
+    """
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     from transformer_tts_robustness import train_variant
 
@@ -94,14 +98,15 @@ def test_validation_loss_falls_and_attention_gets_diagonal_on_the_demo_corpus(tm
         tmp_path,
         [
             "train.jit_compile = False",
-            "REDUCTION_SCHEDULE = [[0, 10], [200, 5], [400, 2]]",
-            "SMA_START_STEP = 500",
-            "DIAGONAL_STEPS = 600",
-            "train.steps = 600",
+            "ttszoo.data.make_dataset.num_buckets = 2",
+            "REDUCTION_SCHEDULE = [[0, 10], [300, 5], [600, 2]]",
+            "SMA_START_STEP = 800",
+            "DIAGONAL_STEPS = 1000",
+            "train.steps = 1000",
             "train.validate_every = 100",
             "train.sample_every = 0",
         ],
     )
     history = json.loads((tmp_path / "sma" / "validation_history.json").read_text())
-    assert history[-1]["mel_l1"] < 0.9 * history[0]["mel_l1"]
+    assert history[-1]["mel_l1"] < 0.85 * history[0]["mel_l1"]
     assert history[-1]["diagonal"] < 0.6 * history[0]["diagonal"]
