@@ -208,3 +208,29 @@ def test_sample_draws_teacher_forced_and_synthesized_pictures_inside_a_tf_functi
     assert images["mel_target"].shape == (N_MELS, 3)
     assert images["alignment_synthesized"].shape[0] == 6
     assert 1 <= images["mel_synthesized"].shape[1] <= 5
+
+
+def test_losses_and_gradients_under_mixed_bfloat16():
+    import keras
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        text2mel, ssrn = small_text2mel(), SSRN(n_mels=N_MELS, n_linear=9, c=8, groups=2)
+        batch = {
+            "text": text_batch(),
+            "text_length": tf.constant([6, 3]),
+            "mel": frames(12),
+            "mel_length": tf.constant([12, 8]),
+            "mel_mask": tf.sequence_mask([12, 8], 12, tf.float32),
+            "linear": tf.random.uniform([2, 12, 9], seed=1),
+        }
+        for model in (text2mel, ssrn):
+            with tf.GradientTape() as tape:
+                losses = model.compute_losses(batch, training=True)
+            assert all(value.dtype == tf.float32 for value in losses.values())
+            gradients = tape.gradient(losses["loss"], model.trainable_variables)
+            assert all(np.isfinite(tf.convert_to_tensor(g).numpy()).all() for g in gradients)
+        assert text2mel.text_encoder.stack[0].compute_dtype == "bfloat16"
+    finally:
+        keras.config.set_dtype_policy(previous)
