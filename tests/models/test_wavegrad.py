@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from ttszoo import cli
 from ttszoo.diffusion import DiffusionSampler, NoiseSchedule
-from ttszoo.models import WaveGrad, get_model_info
+from ttszoo.models import ModelInfo, WaveGrad
 from ttszoo.models.wavegrad import crossfade_weights, sample_in_chunks
 
 # Two blocks reach the 16 kHz hop of 200 = 20 * 10 and keep every compilation short.
@@ -233,7 +233,7 @@ def test_synthesizer_uses_wavegrad_as_the_vocoder(trained_tiny, wavegrad_records
 
     acoustic = TrainedModel(
         model=ConstantMel(),
-        info=get_model_info("wavegrad").__class__("stub", object, "acoustic", "none", "stub"),
+        info=ModelInfo("constant_mel", ConstantMel, "acoustic", "none", "a constant mel"),
         directory=vocoder.directory,
         step=0,
         audio_config=vocoder.audio_config,
