@@ -139,6 +139,8 @@ def test_loaded_model_vocodes_batches_in_range(trained_tiny):
     # The same seed gives the same audio; another seed other audio.
     np.testing.assert_array_equal(audio, trained.model.vocode(mel)["audio"])
     assert not np.allclose(audio, trained.model.vocode(mel, seed=1)["audio"])
+    with pytest.raises(ValueError, match="built for 80 mel bands, got a mel with 20"):
+        trained.model.vocode(mel[..., :20])
 
 
 def test_crossfade_weights_sum_to_one_across_a_seam():

@@ -330,7 +330,12 @@ class WaveGrad(keras.Model):
         mel = tf.convert_to_tensor(mel)
         if mel.shape.rank != 3:
             raise ValueError(f"mel must be [batch, frames, n_mels], got shape {mel.shape}.")
-        schedule = schedule or self.inference_schedule
+        if self.mel_conv.built and mel.shape[-1] != self.mel_conv.kernel.shape[1]:
+            raise ValueError(
+                f"This WaveGrad was built for {self.mel_conv.kernel.shape[1]} mel bands, got a mel "
+                f"with {mel.shape[-1]}; use the audio settings it was trained with."
+            )
+        schedule = self.inference_schedule if schedule is None else schedule
         sampler = self.sampler()
         frames = mel.shape[1]
         if frames is not None and frames > self.chunk_frames:
