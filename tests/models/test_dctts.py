@@ -234,3 +234,33 @@ def test_losses_and_gradients_under_mixed_bfloat16():
         assert text2mel.text_encoder.stack[0].compute_dtype == "bfloat16"
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+@pytest.mark.parametrize(
+    "model_fn", [small_text2mel, lambda: SSRN(n_mels=N_MELS, n_linear=9, c=8, groups=2)]
+)
+def test_every_weight_is_restored_from_a_training_checkpoint(model_fn, tmp_path):
+    import keras
+
+    batch = {
+        "text": text_batch(),
+        "text_length": tf.constant([6, 3]),
+        "mel": frames(12),
+        "mel_length": tf.constant([12, 8]),
+        "mel_mask": tf.sequence_mask([12, 8], 12, tf.float32),
+        "linear": tf.random.uniform([2, 12, 9], seed=1),
+    }
+    model, optimizer = model_fn(), keras.optimizers.Adam(0.1)
+    with tf.GradientTape() as tape:
+        loss = model.compute_losses(batch, training=True)["loss"]
+    optimizer.apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
+    # As the trainer writes them: the optimizer also references every trainable variable.
+    prefix = tf.train.Checkpoint(model=model, optimizer=optimizer).write(str(tmp_path / "ckpt"))
+    restored = model_fn()
+    restored.compute_losses(batch)
+    tf.train.Checkpoint(model=restored).read(
+        prefix
+    ).expect_partial().assert_existing_objects_matched()
+    assert len(restored.weights) == len(model.weights) == len({id(w) for w in model.weights})
+    for original, loaded in zip(model.weights, restored.weights, strict=True):
+        np.testing.assert_array_equal(loaded.numpy(), original.numpy(), err_msg=original.path)

@@ -84,7 +84,11 @@ class _ConvStack(keras.layers.Layer):
     def build(self, input_shape):
         self.stack = self._make_layers()
         shape = (None, None, input_shape[-1])
-        for layer in self.stack:
+        for index, layer in enumerate(self.stack):
+            # A list attribute is not a TensorFlow checkpoint dependency under Keras 3, so each
+            # layer is also an attribute of its own: tf.train.Checkpoint(model=...) then saves
+            # and restores it (tests/models/test_dctts.py).
+            setattr(self, f"layer_{index:02d}", layer)
             layer.build(shape)
             shape = layer.compute_output_shape(shape)
 
