@@ -115,6 +115,11 @@ def main():
     parser.add_argument("--eval_every", type=int, default=100)
     parser.add_argument("--batch_size", type=int, default=8)
     parser.add_argument("--search_candidates", type=int, default=48)
+    parser.add_argument(
+        "--held_out", type=int, default=6, help="utterances: half scored, half searched"
+    )
+    parser.add_argument("--held_out_frames", type=int, default=96)
+    parser.add_argument("--jit_compile", type=int, default=1, help="0: skip XLA (a busy CPU)")
     parser.add_argument("--figures", default=str(Path(__file__).parents[1] / "docs" / "figures"))
     args = parser.parse_args()
     work = Path(args.work_dir)
@@ -126,7 +131,7 @@ def main():
     if not (records / "features.json").exists():
         preprocess_corpus(corpus, records, audio_config=AUDIO, num_workers=2,
                           validation_fraction=0.1, include=("audio",), progress=False)  # fmt: skip
-    mel, audio = held_out_batch(records, utterances=6, max_frames=96)
+    mel, audio = held_out_batch(records, args.held_out, args.held_out_frames)
     half = mel.shape[0] // 2
     eval_mel, eval_audio = mel[:half], audio[:half]
     search_mel, search_audio = mel[half:], audio[half:]
@@ -136,7 +141,8 @@ def main():
         ["recipes/wavegrad/demo.gin"],
         [f"BATCH_SIZE = {args.batch_size}", f"train.steps = {args.steps}",
          "train.validate_every = 0", "train.sample_every = 0", "train.log_every = 50",
-         f"train.checkpoint_every = {args.steps}", "train.verbose = False"],
+         f"train.checkpoint_every = {args.steps}", "train.verbose = False",
+         f"train.jit_compile = {bool(args.jit_compile)}"],
     )  # fmt: skip
     shutil.rmtree(work / "model", ignore_errors=True)  # always a cold start
     train_started = time.perf_counter()
@@ -158,6 +164,7 @@ def main():
         "batch_size": args.batch_size,
         "steps": args.steps,
         "train_seconds": train_seconds,
+        "jit_compile": bool(args.jit_compile),
         "search_seconds": search_seconds,
         "search_candidates": len(candidates),
         "held_out": callback.history,
