@@ -303,3 +303,14 @@ def test_jit_compiled_training_step_with_sma_on():
     for _ in range(5):
         last, _ = train_step(batch)
     assert float(last) < float(first)
+
+
+def test_checkpoint_restores_every_weight(tmp_path):
+    model = tiny_model(initial_monotonic=True)
+    model.compute_losses(tiny_batch())
+    path = tf.train.Checkpoint(model=model).write(str(tmp_path / "ckpt"))
+    restored = tiny_model(initial_monotonic=True)
+    restored.compute_losses(tiny_batch())
+    tf.train.Checkpoint(model=restored).read(path).assert_existing_objects_matched()
+    for saved, loaded in zip(model.weights, restored.weights, strict=True):
+        np.testing.assert_array_equal(loaded.numpy(), saved.numpy(), err_msg=saved.path)

@@ -468,6 +468,9 @@ class EncoderPrenet(keras.layers.Layer):
             norm.build(shape)
             self.convolutions.append(conv)
             self.norms.append(norm)
+            # Attributes as well as lists: Keras 3 lists are not checkpoint dependencies.
+            setattr(self, f"conv_{index}", conv)
+            setattr(self, f"norm_{index}", norm)
         self.conv_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         self.projection = _dense(self.output_dim, self.dtype_policy, "projection")
         self.projection.build(shape)
@@ -567,6 +570,7 @@ class Postnet(keras.layers.Layer):
             conv.build(shape)
             shape = (shape[0], shape[1], self.channels)
             self.convolutions.append(conv)
+            setattr(self, f"conv_{index}", conv)  # a checkpoint dependency, as in EncoderPrenet
         self.conv_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
 
     def call(self, inputs, valid=None, training=None):

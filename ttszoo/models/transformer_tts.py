@@ -357,6 +357,12 @@ class TransformerTTS(keras.Model):
             trainable=False,
             aggregation="only_first_replica",
         )
+        # Keras 3 lists are not TensorFlow checkpoint dependencies: name every block as an
+        # attribute too, so tf.train.Checkpoint saves and restores its weights.
+        for index, block in enumerate(self.encoder_blocks):
+            setattr(self, f"encoder_block_{index}", block)
+        for index, block in enumerate(self.decoder_blocks):
+            setattr(self, f"decoder_block_{index}", block)
         self._synthesis_functions = {}
 
     # The trace constants.
