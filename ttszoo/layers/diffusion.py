@@ -140,13 +140,17 @@ class DBlock(keras.layers.Layer):
     def build(self, input_shape):
         self.residual_conv = _conv(self.channels, 1, self.dtype_policy, name="residual")
         self.residual_conv.build(input_shape)
-        self.convs = []
         shape = input_shape
         for index, dilation in enumerate(self.dilations):
             conv = _conv(self.channels, 3, self.dtype_policy, dilation, name=f"conv_{index}")
             conv.build(shape)
             shape = (*shape[:-1], self.channels)
-            self.convs.append(conv)
+            setattr(self, f"conv_{index}", conv)  # an attribute each, so checkpoints reach it
+
+    @property
+    def convs(self):
+        """The dilated convolutions, in order."""
+        return [getattr(self, f"conv_{index}") for index in range(len(self.dilations))]
 
     def call(self, inputs):
         x = inputs[:, :: self.factor]
@@ -194,11 +198,15 @@ class UBlock(keras.layers.Layer):
         self.residual_conv = _conv(self.channels, 1, self.dtype_policy, name="residual")
         self.residual_conv.build(input_shape)
         hidden_shape = (*input_shape[:-1], self.channels)
-        self.convs = []
         for index, dilation in enumerate(self.dilations):
             conv = _conv(self.channels, 3, self.dtype_policy, dilation, name=f"conv_{index}")
             conv.build(input_shape if index == 0 else hidden_shape)
-            self.convs.append(conv)
+            setattr(self, f"conv_{index}", conv)  # an attribute each, so checkpoints reach it
+
+    @property
+    def convs(self):
+        """The four dilated convolutions, in order."""
+        return [getattr(self, f"conv_{index}") for index in range(4)]
 
     def _upsample(self, x):
         return tf.repeat(x, self.factor, axis=1)

@@ -196,7 +196,7 @@ class WaveGrad(keras.Model):
         self.mel_conv = keras.layers.Conv1D(
             mel_channels, 3, padding="same", dtype=policy, name="mel_conv"
         )
-        self.ublocks = [
+        ublocks = [
             UBlock(c, f, d, dtype=policy, name=f"ublock_{i}")
             for i, (c, f, d) in enumerate(
                 zip(
@@ -212,18 +212,36 @@ class WaveGrad(keras.Model):
             self.downsample_channels[0], 5, padding="same", dtype=policy, name="audio_conv"
         )
         # DBlock k brings resolution k to k + 1 (finest first): factors reversed, without the first.
-        self.dblocks = [
+        dblocks = [
             DBlock(c, f, dtype=policy, name=f"dblock_{i}")
             for i, (c, f) in enumerate(
                 zip(self.downsample_channels[1:], self.upsample_factors[:0:-1], strict=True)
             )
         ]
         # FiLM k feeds the UBlock whose output has resolution k (finest first).
-        self.films = [
+        films = [
             FiLM(c, noise_scale, dtype=policy, name=f"film_{i}")
             for i, c in enumerate(self.upsample_channels[::-1])
         ]
+        # One attribute per block: tf.train.Checkpoint does not reach layers held in lists.
+        for block in (*ublocks, *dblocks, *films):
+            setattr(self, block.name, block)
         self._sampler = None
+
+    @property
+    def ublocks(self):
+        """The UBlocks, coarsest first."""
+        return [getattr(self, f"ublock_{i}") for i in range(len(self.upsample_factors))]
+
+    @property
+    def dblocks(self):
+        """The DBlocks, finest first."""
+        return [getattr(self, f"dblock_{i}") for i in range(len(self.upsample_factors) - 1)]
+
+    @property
+    def films(self):
+        """The FiLM layers, finest resolution first."""
+        return [getattr(self, f"film_{i}") for i in range(len(self.upsample_factors))]
 
     def build(self, noisy_audio_shape, mel_shape=None, noise_level_shape=None):
         batch, samples = noisy_audio_shape
