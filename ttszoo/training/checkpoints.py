@@ -21,6 +21,30 @@ _NAME = re.compile(r"^ckpt-(\d+)(\.complete|\.index|\.data-.*|\.complete\.tmp.*)
 _MARKER = ".complete"
 
 
+class UntrackedWeightsError(ValueError):
+    """A model holds weights that ``tf.train.Checkpoint`` cannot reach from the model."""
+
+
+def check_weights_are_tracked(model):
+    """Raises ``UntrackedWeightsError`` naming every weight a checkpoint would silently skip.
+
+    ``tf.train.Checkpoint`` saves what it reaches through the model's object graph. Keras 3 does
+    not make layers kept only in a plain list or tuple created in ``build()`` part of that graph,
+    so their weights would be neither saved nor restored -- and a restore would still report
+    success, leaving them at their random initial values. Trainer and loader call this once the
+    model is built.
+    """
+    reachable = {id(node) for node in tf.train.TrackableView(model).descendants()}
+    missing = [weight.path for weight in model.weights if id(weight) not in reachable]
+    if missing:
+        raise UntrackedWeightsError(
+            f"{type(model).__name__} has {len(missing)} weights that checkpoints cannot reach, so "
+            f"they would be neither saved nor restored: {missing[:8]}"
+            f"{' ...' if len(missing) > 8 else ''}. Keep every sublayer as an attribute of its "
+            "parent (self.block_3 = ...), not only in a list or tuple created in build()."
+        )
+
+
 def checkpoint_prefix(directory, step):
     """Returns the path prefix of the checkpoint of ``step`` in ``directory``."""
     return f"{directory}/ckpt-{int(step):09d}"

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 import gin
 from ttszoo.models.registry import get_model, get_model_info
-from ttszoo.training.checkpoints import latest_checkpoint
+from ttszoo.training.checkpoints import check_weights_are_tracked, latest_checkpoint
 from ttszoo.training.fingerprint import check_fingerprint
 from ttszoo.training.gin_config import import_configurables
 from ttszoo.training.model_dir import ModelDirectory, ModelDirectoryError
@@ -67,6 +67,7 @@ def load_trained_model(model_dir):
     finally:
         keras.config.set_dtype_policy(previous_policy)
     check_fingerprint(directory.fingerprint, model)
+    check_weights_are_tracked(model)
     tf.train.Checkpoint(model=model).read(prefix).expect_partial().assert_existing_objects_matched()
     apply_searched_schedule(model, directory)  # diffusion vocoders: a searched schedule
     return TrainedModel(

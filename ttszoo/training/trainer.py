@@ -22,7 +22,7 @@ from tqdm import tqdm
 import gin
 from ttszoo.models.registry import get_model
 from ttszoo.training import strategy as strategies
-from ttszoo.training.checkpoints import CheckpointStore
+from ttszoo.training.checkpoints import CheckpointStore, check_weights_are_tracked
 from ttszoo.training.fingerprint import check_fingerprint, compute_fingerprint, save_fingerprint
 from ttszoo.training.model_dir import ModelDirectory
 from ttszoo.training.optimization import PRECISIONS, current_learning_rate, make_optimizer
@@ -167,6 +167,7 @@ class Trainer:
                 self.model = model_fn()
                 losses = self.model.compute_losses(self._example_batch, training=False)
                 _check_losses(self.model, losses)
+                check_weights_are_tracked(self.model)
                 self.loss_names = sorted(losses)
                 self.optimizer = optimizer_fn(precision=precision)
                 self.model.compile(optimizer=self.optimizer, jit_compile=False)
