@@ -53,7 +53,7 @@ def test_empty_directory_restores_nothing(tmp_path):
 
 
 class _ListInBuild(keras.Model):
-    """Sublayers kept only in a list made in build(): invisible to tf.train.Checkpoint."""
+    """Sublayers kept only in a list: invisible to tf.train.Checkpoint."""
 
     def __init__(self, as_attributes=False):
         super().__init__()

@@ -171,7 +171,7 @@ class WaveNetVocoder(keras.Model):
                 num_layers * gate_channels, use_bias=False, dtype=policy, name="speaker_projection"
             )
         self.upsampler = MelUpsampler(hop_length, dtype=policy, name="upsampler")
-        self.blocks = [
+        blocks = [
             GatedResidualBlock(
                 residual_channels,
                 gate_channels,
@@ -184,6 +184,10 @@ class WaveNetVocoder(keras.Model):
             )
             for i, dilation in enumerate(self.dilations)
         ]
+        # One attribute per block: tf.train.Checkpoint does not reach layers held in lists.
+        for block in blocks:
+            setattr(self, block.name, block)
+        self.blocks = blocks
         self.head_hidden = keras.layers.Dense(skip_channels, dtype=policy, name="head_hidden")
         self.head_output = keras.layers.Dense(
             self.output_channels, dtype=policy, name="head_output"

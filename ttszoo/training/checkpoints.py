@@ -29,8 +29,8 @@ def check_weights_are_tracked(model):
     """Raises ``UntrackedWeightsError`` naming every weight a checkpoint would silently skip.
 
     ``tf.train.Checkpoint`` saves what it reaches through the model's object graph. Keras 3 does
-    not make layers kept only in a plain list or tuple created in ``build()`` part of that graph,
-    so their weights would be neither saved nor restored -- and a restore would still report
+    not make layers kept only in a plain list or tuple part of that graph (whether the list is
+    made in ``__init__`` or in ``build()``), so their weights would be neither saved nor restored -- and a restore would still report
     success, leaving them at their random initial values. Trainer and loader call this once the
     model is built.
     """
@@ -41,7 +41,7 @@ def check_weights_are_tracked(model):
             f"{type(model).__name__} has {len(missing)} weights that checkpoints cannot reach, so "
             f"they would be neither saved nor restored: {missing[:8]}"
             f"{' ...' if len(missing) > 8 else ''}. Keep every sublayer as an attribute of its "
-            "parent (self.block_3 = ...), not only in a list or tuple created in build()."
+            "parent (self.block_3 = ...), not only in a list or tuple."
         )
 
 
