@@ -34,3 +34,9 @@ def test_strategy_on_one_machine(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", "{not json")
     with pytest.raises(ValueError, match="TF_CONFIG is not valid JSON"):
         make_strategy()
+
+
+def test_includes_resolve_without_error_logs(caplog):
+    with caplog.at_level("INFO"):
+        parse_gin(["recipes/dctts/text2mel_demo.gin"], ['RECORDS_DIR = "/nowhere"'])
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]

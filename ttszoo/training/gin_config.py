@@ -5,7 +5,9 @@ resumed run or a synthesis uses the settings it was trained with), then the ``--
 files in the order given, then the ``--gin_param`` bindings.
 """
 
+import contextlib
 import importlib
+import logging
 from pathlib import Path
 
 import gin
@@ -79,4 +81,27 @@ def parse_gin(gin_files=(), gin_params=(), search_paths=(), operative_config=Non
     if operative_config:
         gin.parse_config(operative_config)
     files = [resolve_gin_file(name, search_paths) for name in gin_files]
-    gin.parse_config_files_and_bindings(files, list(gin_params), finalize_config=False)
+    with _quiet_include_probes():
+        gin.parse_config_files_and_bindings(files, list(gin_params), finalize_config=False)
+
+
+class _IncludeProbeFilter(logging.Filter):
+    """Drops gin's "Path not found" records: gin logs one at ERROR level for every ``include``
+    it first tries as a Python-package resource, before it finds the file on a search path.
+    A file that is really missing still fails with gin's own exception."""
+
+    def filter(self, record):
+        return not (
+            record.msg == "Path not found: %s" and record.pathname.endswith("resource_reader.py")
+        )
+
+
+@contextlib.contextmanager
+def _quiet_include_probes():
+    probe_filter = _IncludeProbeFilter()
+    root = logging.getLogger()
+    root.addFilter(probe_filter)
+    try:
+        yield
+    finally:
+        root.removeFilter(probe_filter)
