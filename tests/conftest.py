@@ -23,6 +23,15 @@ def _seed_everything():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _clear_gin_bindings():
+    """Forgets every gin binding a test parsed, so no test sees another test's recipe."""
+    yield
+    import gin
+
+    gin.clear_config()
+
+
 @pytest.fixture(scope="session")
 def demo_corpus_dir(tmp_path_factory):
     """A 12-utterance slice of the eSpeak NG demo corpus (built once per test session)."""
