@@ -7,13 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from ttszoo.layers import guided_attention_weights
 from ttszoo.models import get_model_info
-from ttszoo.models.transformer_tts import (
-    TransformerTTS,
-    guided_attention_weights,
-    stop_labels,
-    stop_loss,
-)
+from ttszoo.models.transformer_tts import TransformerTTS, stop_labels, stop_loss
 
 N_MELS, VOCAB = 6, 20
 TINY = dict(
@@ -70,7 +66,9 @@ def test_stop_labels_and_weighted_stop_loss_known_answer():
 
 
 def test_guided_attention_weights_known_answer():
-    weights = guided_attention_weights(4, 5, tf.constant([3]), tf.constant([4]), 0.2).numpy()[0]
+    # As the model uses it: [B, symbols, steps] transposed to steps first.
+    weights, _ = guided_attention_weights(tf.constant([4]), tf.constant([3]), 5, 4, 0.2)
+    weights = tf.transpose(weights, [0, 2, 1]).numpy()[0]
     expected = np.zeros((4, 5))
     for t in range(3):
         for n in range(4):

@@ -13,6 +13,7 @@ from ttszoo.layers.conv import (
     TransposedConv1D,
 )
 from ttszoo.layers.diffusion import DBlock, FiLM, NoiseLevelEncoding, UBlock
+from ttszoo.layers.guided_attention import guided_attention_weights
 from ttszoo.layers.monotonic import (
     raffel_monotonic_attention,
     stepwise_monotonic_alignment,
@@ -54,6 +55,7 @@ __all__ = [
     "focus_rate",
     "focused_head_weights",
     "frame_interpolation_weights",
+    "guided_attention_weights",
     "raffel_monotonic_attention",
     "reduced_length",
     "stepwise_monotonic_alignment",

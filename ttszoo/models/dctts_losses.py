@@ -13,6 +13,8 @@ All losses are float32 whatever the compute dtype.
 
 import tensorflow as tf
 
+from ttszoo.layers.guided_attention import guided_attention_weights
+
 
 def _masked_mean(values, mask):
     """Mean of ``values`` [B, T, C] over the frames where ``mask`` [B, T] is 1 (and all C)."""
@@ -39,31 +41,6 @@ def spectrogram_losses(logits, target, mask):
         tf.nn.sigmoid_cross_entropy_with_logits(labels=target, logits=logits), mask
     )
     return l1, divergence
-
-
-def guided_attention_weights(text_length, frame_length, max_text, max_frames, g=0.2):
-    """The penalty ``W`` [B, N, T] of each utterance, zero outside its ``N x T`` block.
-
-    Args:
-      text_length: int [B], ``N`` of each utterance.
-      frame_length: int [B], ``T`` (decoder frames) of each utterance.
-      max_text, max_frames: the padded sizes of the batch (ints or scalar tensors).
-      g: the width of the guide (paper: 0.2).
-
-    Returns:
-      ``(weights, mask)``: float32 [B, max_text, max_frames] each; ``mask`` marks the real cells.
-    """
-    n = tf.cast(tf.range(max_text), tf.float32)[None, :, None]
-    t = tf.cast(tf.range(max_frames), tf.float32)[None, None, :]
-    big_n = tf.cast(tf.maximum(text_length, 1), tf.float32)[:, None, None]
-    big_t = tf.cast(tf.maximum(frame_length, 1), tf.float32)[:, None, None]
-    weights = 1.0 - tf.exp(-tf.square(n / big_n - t / big_t) / (2.0 * g * g))
-    mask = tf.cast(
-        (n < tf.cast(text_length, tf.float32)[:, None, None])
-        & (t < tf.cast(frame_length, tf.float32)[:, None, None]),
-        tf.float32,
-    )
-    return weights * mask, mask
 
 
 def guided_attention_loss(alignment, text_length, frame_length, g=0.2):

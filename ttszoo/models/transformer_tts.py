@@ -23,6 +23,7 @@ from ttszoo.layers import (
     ReductionFactorCallback,
     ReductionProjection,
     StepwiseMonotonicMultiHeadAttention,
+    guided_attention_weights,
     reduced_length,
     subsample_frames,
     trim_frames,
@@ -72,27 +73,6 @@ class DiagonalAttentionForcing(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         self._apply()
-
-
-def guided_attention_weights(num_steps, num_symbols, step_lengths, symbol_lengths, width):
-    """``W[b, t, n] = 1 - exp(-(n / N_b - t / T_b)^2 / (2 width^2))`` (DCTTS eq. 4).
-
-    Args:
-      num_steps, num_symbols: padded sizes T and N (ints or scalar tensors).
-      step_lengths: [B] valid decoder steps T_b; symbol_lengths: [B] valid symbols N_b.
-      width: the band width g.
-
-    Returns:
-      [B, T, N] float32 penalty weights, zero outside the valid region.
-    """
-    steps = tf.cast(tf.range(num_steps), tf.float32)[tf.newaxis, :, tf.newaxis]
-    symbols = tf.cast(tf.range(num_symbols), tf.float32)[tf.newaxis, tf.newaxis, :]
-    step_lengths = tf.cast(step_lengths, tf.float32)[:, tf.newaxis, tf.newaxis]
-    symbol_lengths = tf.cast(symbol_lengths, tf.float32)[:, tf.newaxis, tf.newaxis]
-    distance = symbols / tf.maximum(symbol_lengths, 1.0) - steps / tf.maximum(step_lengths, 1.0)
-    weights = 1.0 - tf.exp(-tf.square(distance) / (2.0 * width**2))
-    valid = tf.logical_and(steps < step_lengths, symbols < symbol_lengths)
-    return weights * tf.cast(valid, tf.float32)
 
 
 def stop_labels(mel_length, num_frames):
@@ -488,13 +468,14 @@ class TransformerTTS(keras.Model):
         losses["diagonal"] = tf.constant(0.0)
         if self.diagonal_forcing:
             alignments = outputs["alignments"]
-            weights = guided_attention_weights(
-                tf.shape(alignments[0])[1],
-                tf.shape(alignments[0])[2],
-                reduced_length(mel_length, self.reduction_factor),
+            weights, _ = guided_attention_weights(
                 tf.reduce_sum(tf.cast(outputs["memory_mask"], tf.int32), axis=1),
+                reduced_length(mel_length, self.reduction_factor),
+                tf.shape(alignments[0])[2],
+                tf.shape(alignments[0])[1],
                 self.diagonal_width,
             )
+            weights = tf.transpose(weights, [0, 2, 1])  # [B, steps, symbols] like the alignments
             valid = tf.cast(outputs["step_mask"], tf.float32)
             penalties = [tf.reduce_sum(weights * alignment, axis=-1) for alignment in alignments]
             losses["diagonal"] = tf.add_n(
