@@ -63,13 +63,10 @@ def records_dir(out):
 
 
 def train_variant(variant, out, params):
-    import tensorflow as tf
 
     import gin
     from ttszoo.training import parse_gin, train
 
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
     keras.utils.set_random_seed(0)
     model_dir = Path(out) / variant
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -241,6 +238,12 @@ def main():
     if args.command == "train":
         if args.variant is None:
             parser.error("train needs --variant mha or --variant sma")
+        import tensorflow as tf
+
+        # One core per variant, so the MHA and SMA runs can train side by side. Only here, in
+        # the benchmark's own fresh process: TensorFlow refuses it once its runtime has started.
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
         train_variant(args.variant, args.out, args.gin_param)
     else:
         evaluate(args.out)
