@@ -114,10 +114,10 @@ def test_step_by_step_equals_the_whole_sequence(layer):
     layer(x)
     randomize(layer, 5)
     full = layer(x).numpy()
-    state = layer.initial_state(2)
+    queue = layer.initial_queue(2)
     frames = []
     for t in range(30):
-        frame, state = layer.step(x[:, t : t + 1], state)
+        frame, queue = layer.step(x[:, t : t + 1], queue, t)
         frames.append(frame.numpy())
     np.testing.assert_allclose(np.concatenate(frames, 1), full, atol=1e-4)
 
@@ -126,7 +126,7 @@ def test_step_refuses_non_causal_wide_kernels():
     conv = layers.DilatedConv1D(4, 3, causal=False)
     conv(inputs())
     with pytest.raises(ValueError, match="causal"):
-        conv.step(inputs(steps=1), tf.zeros([2, 2, 4]))
+        conv.step(inputs(steps=1), tf.zeros([2, 2, 4]), 0)
 
 
 def test_highway_limits_and_numpy_gate():

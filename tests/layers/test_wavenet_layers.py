@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from ttszoo.layers import (
-    DilatedCausalConv1D,
+    DilatedConv1D,
     GatedResidualBlock,
     MelUpsampler,
     frame_interpolation_weights,
@@ -27,6 +27,11 @@ def numpy_causal_conv(x, kernel, bias, dilation):
     return y
 
 
+def causal_conv(filters, kernel_size=2, dilation_rate=1, **kwargs):
+    """WaveNet's dilated causal convolution, as GatedResidualBlock builds it."""
+    return DilatedConv1D(filters, kernel_size, dilation_rate, causal=True, norm="none", **kwargs)
+
+
 def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -45,7 +50,7 @@ def step_through(layer, x):
 def test_dilated_causal_conv_matches_numpy_and_steps(kernel_size, dilation):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2, 17, 3)).astype(np.float32)
-    layer = DilatedCausalConv1D(5, kernel_size, dilation, bias_initializer="random_normal")
+    layer = causal_conv(5, kernel_size, dilation, bias_initializer="random_normal")
     y = layer(x).numpy()
     expected = numpy_causal_conv(x, layer.kernel.numpy(), layer.bias.numpy(), dilation)
     np.testing.assert_allclose(y, expected, atol=1e-5)
@@ -54,7 +59,7 @@ def test_dilated_causal_conv_matches_numpy_and_steps(kernel_size, dilation):
 
 
 def test_causal_conv_output_ignores_future_inputs():
-    layer = DilatedCausalConv1D(2, 3, 2)
+    layer = causal_conv(2, 3, 2)
     x = np.random.default_rng(1).normal(size=(1, 12, 2)).astype(np.float32)
     changed = x.copy()
     changed[:, 7:] += 10.0
@@ -122,7 +127,7 @@ def test_layers_round_trip_through_config_and_keras_file(tmp_path):
     residual, skip = GatedResidualBlock(4, 6, 3, kernel_size=3, dilation_rate=2)(inputs, condition)
     frames = keras.Input((None, 2))
     upsampled = MelUpsampler(3)(frames)
-    conv = DilatedCausalConv1D(2, 2, 4)(residual)
+    conv = causal_conv(2, 2, 4)(residual)
     model = keras.Model([inputs, condition, frames], [conv, skip, upsampled])
     rng = np.random.default_rng(4)
     data = [
@@ -142,7 +147,7 @@ def test_layers_round_trip_through_config_and_keras_file(tmp_path):
 
 def test_layers_train_inside_an_xla_step():
     block = GatedResidualBlock(4, 6, 3, dilation_rate=2)
-    conv = DilatedCausalConv1D(4, 2, 3)
+    conv = causal_conv(4, 2, 3)
     upsampler = MelUpsampler(5)
     optimizer = keras.optimizers.Adam(1e-2)
     rng = np.random.default_rng(5)
@@ -199,18 +204,18 @@ def test_layers_run_under_mixed_bfloat16_and_step_matches():
 
 def test_bad_settings_and_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="kernel_size must be an int >= 2"):
-        DilatedCausalConv1D(4, kernel_size=1)
+        GatedResidualBlock(4, 6, 3, kernel_size=1)
     with pytest.raises(ValueError, match="dilation_rate"):
-        DilatedCausalConv1D(4, dilation_rate=0)
+        causal_conv(4, dilation_rate=0)
     with pytest.raises(ValueError, match="gate_channels must be even"):
         GatedResidualBlock(4, 5, 3)
     with pytest.raises(ValueError, match="hop_length"):
         MelUpsampler(0)
-    conv = DilatedCausalConv1D(2)
+    conv = causal_conv(2)
     conv(np.zeros((1, 4, 3), np.float32))
     with pytest.raises(ValueError, match="built for 3"):
         conv(np.zeros((1, 4, 5), np.float32))
-    with pytest.raises(ValueError, match=r"\[B, S, C\]"):
+    with pytest.raises(ValueError, match=r"\[B, T, C\]"):
         conv(np.zeros((4, 3), np.float32))
     block = GatedResidualBlock(4, 6, 3)
     with pytest.raises(ValueError, match="residual_channels=4"):

@@ -28,7 +28,6 @@ from ttszoo.layers.reduction import (
 )
 from ttszoo.layers.schedules import MonotonicAttentionSwitch, ReductionFactorCallback
 from ttszoo.layers.wavenet import (
-    DilatedCausalConv1D,
     GatedResidualBlock,
     MelUpsampler,
     frame_interpolation_weights,
@@ -36,7 +35,6 @@ from ttszoo.layers.wavenet import (
 
 __all__ = [
     "DBlock",
-    "DilatedCausalConv1D",
     "FiLM",
     "NORMS",
     "DilatedConv1D",

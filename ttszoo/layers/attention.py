@@ -13,6 +13,7 @@ import keras
 import tensorflow as tf
 
 from ttszoo.layers import monotonic as monotonic_ops
+from ttszoo.layers.validation import check_positive_int
 
 MASKED_ENERGY = -1e9
 
@@ -82,13 +83,6 @@ def _check_static_shape(name, value, expected):
     )
     if mismatch:
         raise ValueError(f"{name} must have shape {tuple(expected)} (None: any size), got {shape}.")
-
-
-def _check_positive_int(name, value, allow_none=False):
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}.")
 
 
 @keras.saving.register_keras_serializable(package="ttszoo")
@@ -187,10 +181,10 @@ class StepwiseMonotonicMultiHeadAttention(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_positive_int("num_heads", num_heads)
-        _check_positive_int("key_dim", key_dim)
-        _check_positive_int("value_dim", value_dim, allow_none=True)
-        _check_positive_int("output_dim", output_dim, allow_none=True)
+        check_positive_int(num_heads, "num_heads")
+        check_positive_int(key_dim, "key_dim")
+        check_positive_int(value_dim, "value_dim", allow_none=True)
+        check_positive_int(output_dim, "output_dim", allow_none=True)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}.")
         if noise_std < 0.0:

@@ -6,8 +6,9 @@ Kyubyong/dc_tts (REFERENCES §5.2): ``conv -> norm -> activation -> dropout``.
 
 * ``DilatedConv1D`` is the paper's ``C^{o<-i}_{k*delta}``. ``causal=True`` left-pads
   ``(k - 1) * delta`` frames (output ``t`` sees inputs ``<= t`` only); otherwise the padding is
-  split ("same"). Causal layers also decode one frame at a time (``step``) from a queue of their
-  last ``(k - 1) * delta`` inputs, so autoregressive inference never re-runs the prefix.
+  split ("same"). Causal layers also decode one frame at a time (``step``) from a circular queue
+  of their last ``(k - 1) * delta`` inputs, so autoregressive inference never re-runs the prefix.
+  With ``norm="none"`` it is also WaveNet's dilated causal convolution.
 * ``HighwayConv1D`` is ``HC^{d<-d}_{k*delta}``: ``[H1, H2] = C^{2d<-d}(X)``,
   ``Y = sigmoid(H1) * f(H2) + (1 - sigmoid(H1)) * X`` with ``f`` the identity by default
   (dc_tts; ``"relu"`` is the reading of the paper note, REFERENCES §5.1).
@@ -21,6 +22,8 @@ channel groups per frame, so it stays causal; ``"none"``), ``dropout`` and, for 
 
 import keras
 import tensorflow as tf
+
+from ttszoo.layers.validation import check_channels, check_positive_int
 
 NORMS = ("layer", "batch", "weight", "group", "none")
 HIGHWAY_ACTIVATIONS = ("linear", "relu")
@@ -116,25 +119,38 @@ def _apply_norm(norm, x, training):
 
 @keras.saving.register_keras_serializable(package="ttszoo")
 class DilatedConv1D(keras.layers.Layer):
-    """DCTTS' ``C^{o<-i}_{k*delta}``: dilated Conv1D -> norm -> activation -> dropout.
+    """Dilated Conv1D -> norm -> activation -> dropout, causal ones also one frame at a time.
+
+    DCTTS' ``C^{o<-i}_{k*delta}`` (with ``norm``, ``activation`` and ``dropout`` as dc_tts) and,
+    with ``norm="none"``, WaveNet's dilated causal convolution ``y[t] = b + sum_j W[j]
+    x[t - (k - 1 - j) delta]`` (van den Oord et al. 2016).
+
+    Incremental decoding keeps a circular queue of the last ``L = (k - 1) * delta`` inputs
+    indexed by the absolute position ``t`` (Paine et al. 2016, "Fast Wavenet Generation
+    Algorithm", arXiv 1611.09482): a step reads its ``k - 1`` past taps at ``(t - m delta) mod
+    L`` and writes the new input at ``t mod L``, so its cost does not grow with the receptive
+    field. The zero queue at ``t = 0`` is the causal zero padding, so the steps equal the whole
+    sequence frame for frame.
 
     Args:
       filters: output channels ``o``.
       kernel_size: ``k``.
       dilation_rate: ``delta``.
-      causal: left-pad ``(k - 1) * delta`` (AudioEnc / AudioDec); else "same" padding.
+      causal: left-pad ``(k - 1) * delta`` (AudioEnc / AudioDec, WaveNet); else "same" padding.
       activation: a Keras activation name or None (identity).
       norm: one of ``NORMS`` (default ``"layer"`` as dc_tts).
       dropout: dropout rate after the activation (dc_tts: 0.05).
       separable: a depthwise dilated conv, then a pointwise ``1 x 1`` conv.
       groups: channel groups of ``norm="group"``.
+      use_bias: add a bias before the norm.
       kernel_initializer: initializer of the kernels (dc_tts: variance scaling).
+      bias_initializer: initializer of the bias.
 
     Shapes:
       ``call``: inputs ``[B, T, i]`` -> ``[B, T, o]``.
-      ``step``: one frame ``[B, 1, i]`` and the queue ``[B, (k-1)*delta, i]`` of the previous
-      inputs (``initial_state``: zeros, the causal padding) -> ``([B, 1, o], new queue)``; equal
-      to frame ``t`` of ``call`` on the whole sequence.
+      ``step(inputs, queue, position)``: input ``t`` as ``[B, i]`` or ``[B, 1, i]``, the queue
+      ``[L, B, i]`` (``initial_queue``) and ``t`` (int32 scalar) -> (output ``t`` ``[B, o]`` or
+      ``[B, 1, o]``, the updated queue); equal to frame ``t`` of ``call``.
     """
 
     def __init__(
@@ -148,35 +164,44 @@ class DilatedConv1D(keras.layers.Layer):
         dropout=0.0,
         separable=False,
         groups=8,
+        use_bias=True,
         kernel_initializer="variance_scaling",
+        bias_initializer="zeros",
         **kwargs,
     ):
         super().__init__(**kwargs)
         _check_common(norm, dropout, groups)
-        if filters < 1 or kernel_size < 1 or dilation_rate < 1:
-            raise ValueError(
-                "filters, kernel_size and dilation_rate must be >= 1, got "
-                f"{filters}, {kernel_size}, {dilation_rate}."
-            )
-        self.filters = filters
-        self.kernel_size = kernel_size
-        self.dilation_rate = dilation_rate
+        self.filters = check_positive_int(filters, "filters")
+        self.kernel_size = check_positive_int(kernel_size, "kernel_size")
+        self.dilation_rate = check_positive_int(dilation_rate, "dilation_rate")
         self.causal = causal
         self.activation = keras.activations.get(activation)
         self.norm = norm
         self.dropout = dropout
         self.separable = separable
         self.groups = groups
+        self.use_bias = bool(use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
 
     @property
     def padding(self):
         """Frames of padding ``(k - 1) * delta`` in total (all on the left when causal)."""
         return (self.kernel_size - 1) * self.dilation_rate
 
+    @property
+    def queue_length(self):
+        """Past inputs a causal step needs: ``L = (k - 1) * delta``."""
+        return self.padding
+
     def build(self, input_shape):
         channels = input_shape[-1]
-        self.input_channels = channels
+        if channels is None:
+            raise ValueError(
+                f"{self.name}: the last dimension (channels) of the input must be known, got "
+                f"{input_shape}."
+            )
+        self.input_channels = channels = int(channels)
         k, o = self.kernel_size, self.filters
         if self.separable:
             self.depthwise_kernel = self.add_weight(
@@ -195,7 +220,11 @@ class DilatedConv1D(keras.layers.Layer):
                 self.depthwise_gain = self.add_weight(
                     name="depthwise_gain", shape=(channels,), initializer="ones"
                 )
-        self.bias = self.add_weight(name="bias", shape=(o,), initializer="zeros")
+        self.bias = (
+            self.add_weight(name="bias", shape=(o,), initializer=self.bias_initializer)
+            if self.use_bias
+            else None
+        )
         self.norm_layer = _make_norm(self, self.norm, o, "norm")
         self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
 
@@ -212,12 +241,17 @@ class DilatedConv1D(keras.layers.Layer):
         return depthwise, tf.cast(kernel, self.compute_dtype)
 
     def _finish(self, x, training):
-        x = x + tf.cast(self.bias, x.dtype)
+        if self.bias is not None:
+            x = x + tf.cast(self.bias, x.dtype)
         x = _apply_norm(self.norm_layer, x, training)
         x = self.activation(x)
         return self.dropout_layer(x, training=training)
 
     def call(self, inputs, training=False):
+        inputs = tf.convert_to_tensor(inputs)
+        if inputs.shape.rank != 3:
+            raise ValueError(f"{self.name}: expected inputs [B, T, C], got shape {inputs.shape}.")
+        check_channels(inputs, self.input_channels, "the input", self.name)
         x = tf.cast(inputs, self.compute_dtype)
         left = self.padding if self.causal else self.padding // 2
         x = tf.pad(x, [[0, 0], [left, self.padding - left], [0, 0]])
@@ -235,37 +269,47 @@ class DilatedConv1D(keras.layers.Layer):
             x = tf.nn.convolution(x, kernel, padding="VALID", dilations=self.dilation_rate)
         return self._finish(x, training)
 
-    def initial_state(self, batch_size):
-        """Zeros ``[B, (k-1)*delta, i]``: the causal padding, the queue before the first frame."""
-        return tf.zeros([batch_size, self.padding, self.input_channels], self.compute_dtype)
+    def initial_queue(self, batch_size):
+        """Zeros ``[L, B, i]``: the inputs before ``t = 0`` (the causal zero padding)."""
+        return tf.zeros([self.queue_length, batch_size, self.input_channels], self.compute_dtype)
 
-    def step(self, frame, state):
-        """Computes only output frame ``t`` from input frame ``t`` and the queue of inputs < t.
+    def step(self, inputs, queue, position):
+        """Computes only output ``t`` from input ``t`` and the queue of the inputs before it.
 
         Args:
-          frame: ``[B, 1, i]`` input frame ``t``.
-          state: ``[B, (k-1)*delta, i]`` inputs ``t-(k-1)*delta .. t-1``.
+          inputs: ``[B, i]`` or ``[B, 1, i]``, the input at position ``t``.
+          queue: ``[L, B, i]`` circular buffer; slot ``s`` holds the input of the latest
+            ``t' < t`` with ``t' mod L == s`` (zeros for ``t' < 0``).
+          position: int32 scalar ``t`` (0 for the first input).
 
         Returns:
-          ``([B, 1, o], [B, (k-1)*delta, i])``: the output frame and the updated queue.
+          ``(outputs, queue)``: output ``t`` ``[B, o]`` (``[B, 1, o]`` for a ``[B, 1, i]``
+          input), equal to ``call(x)[:, t]``, and the queue with input ``t`` written in.
         """
         if not self.causal and self.kernel_size > 1:
             raise ValueError(
                 f"{self.name}: only causal convolutions (or kernel_size 1) can decode frame by "
                 "frame; a non-causal one needs future frames."
             )
-        window = tf.concat([state, tf.cast(frame, self.compute_dtype)], axis=1)
-        taps = window[:, :: self.dilation_rate]  # [B, k, i]: the frames the kernel touches
+        inputs = tf.convert_to_tensor(inputs)
+        framed = inputs.shape.rank == 3
+        x = tf.cast(inputs[:, 0] if framed else inputs, self.compute_dtype)  # [B, i]
+        taps = x[None]  # [k, B, i]: oldest tap first, the current input last
+        if self.queue_length:
+            position = tf.cast(position, tf.int32)
+            lags = self.dilation_rate * tf.range(self.kernel_size - 1, 0, -1)
+            taps = tf.concat(
+                [tf.gather(queue, tf.math.floormod(position - lags, self.queue_length)), taps], 0
+            )
+            slot = tf.reshape(tf.math.floormod(position, self.queue_length), [1, 1])
+            queue = tf.tensor_scatter_nd_update(queue, slot, x[None])
         depthwise, kernel = self._kernels()
         if depthwise is not None:
-            taps = tf.reduce_sum(taps * depthwise, axis=1, keepdims=True)
-            kernel = kernel[0]
-            taps = tf.reshape(taps, [-1, self.input_channels])
-        else:
-            taps = tf.reshape(taps, [-1, self.kernel_size * self.input_channels])
-            kernel = tf.reshape(kernel, [self.kernel_size * self.input_channels, self.filters])
-        output = tf.matmul(taps, kernel)[:, None]
-        return self._finish(output, training=False), window[:, 1:]
+            taps = tf.reduce_sum(taps * depthwise[:, None], axis=0, keepdims=True)
+        outputs = tf.einsum("kbi,kio->bo", taps, kernel)
+        if framed:
+            outputs = outputs[:, None]
+        return self._finish(outputs, training=False), queue
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.filters)
@@ -282,7 +326,9 @@ class DilatedConv1D(keras.layers.Layer):
             dropout=self.dropout,
             separable=self.separable,
             groups=self.groups,
+            use_bias=self.use_bias,
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            bias_initializer=keras.initializers.serialize(self.bias_initializer),
         )
         return config
 
@@ -300,8 +346,8 @@ class HighwayConv1D(keras.layers.Layer):
       kernel_initializer: as ``DilatedConv1D``.
       highway_activation: ``"linear"`` or ``"relu"``, applied to ``H2``.
 
-    Shapes: ``call``: ``[B, T, d] -> [B, T, d]``; ``step``: ``([B, 1, d], queue
-    [B, (k-1)*delta, d]) -> ([B, 1, d], queue)``.
+    Shapes: ``call``: ``[B, T, d] -> [B, T, d]``; ``step``: ``(input t [B, 1, d] or [B, d],
+    queue [(k-1)*delta, B, d], t) -> (output t, queue)`` as ``DilatedConv1D.step``.
     """
 
     def __init__(
@@ -364,12 +410,12 @@ class HighwayConv1D(keras.layers.Layer):
     def call(self, inputs, training=False):
         return self._combine(inputs, self.conv(inputs, training=training), training)
 
-    def initial_state(self, batch_size):
-        return self.conv.initial_state(batch_size)
+    def initial_queue(self, batch_size):
+        return self.conv.initial_queue(batch_size)
 
-    def step(self, frame, state):
-        hidden, state = self.conv.step(frame, state)
-        return self._combine(frame, hidden, training=False), state
+    def step(self, inputs, queue, position):
+        hidden, queue = self.conv.step(inputs, queue, position)
+        return self._combine(inputs, hidden, training=False), queue
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

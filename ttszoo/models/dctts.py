@@ -203,10 +203,11 @@ class Text2Mel(keras.Model):
         return logits, alignment
 
     def initial_decoder_state(self, batch_size):
-        """The queues of AudioEnc and AudioDec before the first frame."""
+        """``(t = 0, AudioEnc queues, AudioDec queues)``: the state before the first frame."""
         if not self.built:
             self.build()
         return (
+            tf.constant(0),
             self.audio_encoder.initial_state(batch_size),
             self.audio_decoder.initial_state(batch_size),
         )
@@ -224,8 +225,8 @@ class Text2Mel(keras.Model):
         Returns:
           ``(query [B, 1, d], logits [B, F], attention float32 [B, N], states)``.
         """
-        encoder_states, decoder_states = states
-        query, encoder_states = self.audio_encoder.step(frame, encoder_states)
+        position, encoder_states, decoder_states = states
+        query, encoder_states = self.audio_encoder.step(frame, encoder_states, position)
         scores = self.attention_scores(query, keys, text_mask)[:, 0]
         if score_fn is not None:
             scores = score_fn(scores)
@@ -233,9 +234,9 @@ class Text2Mel(keras.Model):
         if attention_fn is not None:
             probabilities = attention_fn(probabilities)
         logits, decoder_states = self.audio_decoder.step(
-            self.decoder_inputs(probabilities[:, None], values, query), decoder_states
+            self.decoder_inputs(probabilities[:, None], values, query), decoder_states, position
         )
-        return query, logits[:, 0], probabilities, (encoder_states, decoder_states)
+        return query, logits[:, 0], probabilities, (position + 1, encoder_states, decoder_states)
 
     # The model interface (docs/model_directory.md).
 

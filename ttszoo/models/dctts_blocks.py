@@ -32,8 +32,8 @@ class _ConvStack(keras.layers.Layer):
     """A list of DCTTS conv layers applied in order; causal stacks also decode frame by frame.
 
     Subclasses list their layers in ``_make_layers(channels)``. Shapes: ``call`` ``[B, T, i]
-    -> [B, T, o]``; ``step`` ``([B, 1, i], states) -> ([B, 1, o], states)`` where ``states`` is
-    one queue per layer (``initial_state``).
+    -> [B, T, o]``; ``step`` ``([B, 1, i], queues, t) -> ([B, 1, o], queues)`` where ``queues``
+    is one circular queue per layer (``initial_state``) and ``t`` the frame index.
     """
 
     def __init__(
@@ -102,15 +102,15 @@ class _ConvStack(keras.layers.Layer):
 
     def initial_state(self, batch_size):
         """One zero queue per layer (the causal padding)."""
-        return [layer.initial_state(batch_size) for layer in self.stack]
+        return [layer.initial_queue(batch_size) for layer in self.stack]
 
-    def step(self, frame, states):
+    def step(self, frame, queues, position):
         """Output frame ``t`` ``[B, 1, o]`` from input frame ``t`` ``[B, 1, i]`` and the queues."""
-        new_states = []
-        for layer, state in zip(self.stack, states, strict=True):
-            frame, state = layer.step(frame, state)
-            new_states.append(state)
-        return frame, new_states
+        new_queues = []
+        for layer, queue in zip(self.stack, queues, strict=True):
+            frame, queue = layer.step(frame, queue, position)
+            new_queues.append(queue)
+        return frame, new_queues
 
     def get_config(self):
         config = super().get_config()
