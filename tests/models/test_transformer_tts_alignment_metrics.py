@@ -40,6 +40,21 @@ def test_each_failure_is_detected(path, stopped, failure):
     assert not any(report[other] for other in others)
 
 
+def test_output_length_far_from_the_expected_length_is_a_failure():
+    clean = path_alignment(CLEAN, 6)  # 12 outputs
+    assert not alignment_report(clean, expected_outputs=12)["failed"]
+    assert not alignment_report(clean, expected_outputs=23.9)["failed"]
+    too_short = alignment_report(clean, expected_outputs=24.1)
+    assert too_short["skip"] and not too_short["repeat"]
+    too_long = alignment_report(clean, expected_outputs=5.9)
+    assert too_long["repeat"] and not too_long["skip"]
+    # The length limit ended it: that is a no-stop, not a length failure.
+    unfinished = alignment_report(clean, stopped=False, expected_outputs=100)
+    assert unfinished["no_stop"] and not unfinished["skip"]
+    with pytest.raises(ValueError, match="length_tolerance"):
+        alignment_report(clean, expected_outputs=12, length_tolerance=1.0)
+
+
 def test_diagonality_of_an_anti_diagonal_alignment_is_low():
     assert diagonality(path_alignment(list(range(9, -1, -1)), 10), band=0.2) < 0.5
 

@@ -8,9 +8,12 @@ alignment, in numpy, from its most-attended-symbol path:
 
 * ``skip``: the path jumps forward by more than ``max_jump`` symbols between two decoder
   outputs, or the utterance stopped before the path reached the last ``end_tolerance + 1``
-  symbols;
+  symbols, or (given ``expected_outputs``) it stopped after fewer than ``expected_outputs /
+  length_tolerance`` outputs: too short to have said the whole text;
 * ``repeat``: the path falls back by more than ``max_backtrack`` symbols below the furthest
-  symbol it has reached, or stays on one symbol for more than ``max_stay`` outputs;
+  symbol it has reached, or stays on one symbol for more than ``max_stay`` outputs, or (given
+  ``expected_outputs``) it stopped after more than ``expected_outputs * length_tolerance``
+  outputs;
 * ``no_stop``: the decoder hit its maximum length.
 
 Two soft measures describe how clean the alignment is: the focus rate (mean over outputs of
@@ -51,6 +54,8 @@ def alignment_report(
     max_stay=None,
     end_tolerance=2,
     band=0.2,
+    expected_outputs=None,
+    length_tolerance=2.0,
 ):
     """Failure flags and soft measures of one utterance's alignment.
 
@@ -64,6 +69,10 @@ def alignment_report(
         the mean).
       end_tolerance: a stopped utterance must reach symbol ``N - 1 - end_tolerance``.
       band: diagonality band.
+      expected_outputs: the typical number of outputs for this text (for example its symbols
+        times the corpus' mean frames per symbol, divided by ``r``); None skips the length test.
+      length_tolerance: factor ``> 1`` the output length of a stopped utterance may differ
+        from ``expected_outputs`` by.
 
     Returns:
       dict with bools ``skip``, ``repeat``, ``no_stop``, ``failed`` (any of them) and floats
@@ -81,13 +90,25 @@ def alignment_report(
     path = alignment_path(alignment)
     steps = np.diff(path)
     furthest = np.maximum.accumulate(path)
+    if length_tolerance <= 1.0:
+        raise ValueError(f"length_tolerance must be > 1, got {length_tolerance}.")
+    too_short = too_long = False
+    if expected_outputs is not None and stopped:
+        too_short = outputs < expected_outputs / length_tolerance
+        too_long = outputs > expected_outputs * length_tolerance
     if max_stay is None:
         max_stay = max(8, 4 * outputs / symbols)
     run_lengths = np.diff(np.flatnonzero(np.diff(np.r_[-1, path, -1]) != 0))
-    skip = bool((steps > max_jump).any()) or (
-        bool(stopped) and furthest[-1] < symbols - 1 - end_tolerance
+    skip = (
+        bool((steps > max_jump).any())
+        or (bool(stopped) and furthest[-1] < symbols - 1 - end_tolerance)
+        or too_short
     )
-    repeat = bool((path < furthest - max_backtrack).any()) or bool(run_lengths.max() > max_stay)
+    repeat = (
+        bool((path < furthest - max_backtrack).any())
+        or bool(run_lengths.max() > max_stay)
+        or too_long
+    )
     no_stop = not bool(stopped)
     return {
         "skip": skip,
