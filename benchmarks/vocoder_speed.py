@@ -8,7 +8,9 @@ ttszoo dependency); both live in their own process and take turns, one timed run
 Both models get the same weights (the peer's initial weights, copied into ttszoo) and
 lmnt's unscaled noise-level encoding (``noise_scale=1``), so one network pass is checked to
 agree before anything is timed. Reported: median seconds per utterance and the ratio
-ttszoo / peer in float32 and bf16 (ttszoo: ``mixed_bfloat16``; peer: ``torch.autocast``), the
+ttszoo / peer in float32 and bf16 (ttszoo: ``mixed_bfloat16`` with ``inference_xla="auto"``,
+which on a CPU runs TensorFlow's oneDNN kernels without XLA, and also with XLA forced; peer:
+``torch.autocast``), the
 log-mel distance between ttszoo's bf16 and float32 audio (same seed, same weights) next to
 the distance between two float32 runs with different seeds (the sampler's own noise), the
 analytic FLOP count of one network pass, achieved GFLOP/s, and a measured matmul peak.
@@ -129,11 +131,13 @@ def matmul_peak(dtype, size=2048, repeats=7):
     return 2 * size**3 / best / 1e9
 
 
-def build_ttszoo(policy, weights):
+def build_ttszoo(policy, weights, inference_xla="auto"):
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
     try:
-        model = WaveGrad(noise_scale=1.0, inference_iterations=6, chunk_frames=1024)
+        model = WaveGrad(
+            noise_scale=1.0, inference_iterations=6, chunk_frames=1024, inference_xla=inference_xla
+        )
         model(tf.zeros([1, 600]), tf.zeros([1, 2, N_MELS]), tf.zeros([1]))
     finally:
         keras.config.set_dtype_policy(previous)
@@ -165,7 +169,8 @@ def main():
     )  # fmt: skip
     weights = dict(np.load(tmp / "weights.npz"))
     f32 = build_ttszoo("float32", weights)
-    bf16 = build_ttszoo("mixed_bfloat16", weights)
+    bf16 = build_ttszoo("mixed_bfloat16", weights)  # "auto": oneDNN without XLA on a CPU
+    bf16_xla = build_ttszoo("mixed_bfloat16", weights, inference_xla=True)
     assert f32.count_params() == info["parameters"], (f32.count_params(), info)
 
     # One network pass must agree before anything is timed.
@@ -187,6 +192,7 @@ def main():
         "peer float32": lambda: peer("run", mel=str(tmp / "mel.npy"), dtype="float32"),
         "ttszoo bf16": lambda: bf16.vocode(mel_tensor, seed=0)["audio"].numpy(),
         "peer bf16": lambda: peer("run", mel=str(tmp / "mel.npy"), dtype="bfloat16"),
+        "ttszoo bf16 with XLA": lambda: bf16_xla.vocode(mel_tensor, seed=0)["audio"].numpy(),
     }
     for run in runs.values():  # warm up: XLA compilation, oneDNN primitives
         run()
@@ -221,6 +227,7 @@ def main():
         "ratio_float32": medians["ttszoo float32"] / medians["peer float32"],
         "ratio_bf16": medians["ttszoo bf16"] / medians["peer bf16"],
         "ratio_bf16_vs_peer_float32": medians["ttszoo bf16"] / medians["peer float32"],
+        "ttszoo_bf16_uses_xla": bf16.uses_xla_for_inference(),
         "logmel_bf16_vs_float32": bf16_distance,
         "logmel_float32_seed0_vs_seed1": seed_distance,
         "bf16_within_bound": bf16_distance < BF16_LOGMEL_BOUND,

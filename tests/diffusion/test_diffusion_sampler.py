@@ -192,3 +192,21 @@ def test_mixed_bfloat16_network_keeps_the_sampler_in_float32():
         keras.config.set_dtype_policy(previous)
     assert model.out.compute_dtype == "bfloat16"
     assert audio.dtype == tf.float32 and np.all(np.isfinite(audio.numpy()))
+
+
+def test_sampler_noise_is_standard_normal_and_the_same_with_xla():
+    from scipy import stats
+
+    from ttszoo.diffusion.sampler import stateless_normal
+
+    seed = tf.constant([7, 1])
+    eager = stateless_normal([4, 50000], seed).numpy()
+    compiled = tf.function(lambda: stateless_normal([4, 50000], seed), jit_compile=True)()
+    np.testing.assert_allclose(eager, compiled.numpy(), atol=1e-5)
+    assert stats.kstest(eager.ravel(), "norm").pvalue > 1e-3
+    assert abs(eager.mean()) < 0.01 and abs(eager.std() - 1.0) < 0.01
+    other = stateless_normal([4, 50000], tf.constant([7, 2])).numpy()
+    assert abs(np.corrcoef(eager.ravel(), other.ravel())[0, 1]) < 0.01
+    # A control the test must reject: uniform noise of the same variance is not normal.
+    uniform = np.random.default_rng(0).uniform(-np.sqrt(3), np.sqrt(3), eager.size)
+    assert stats.kstest(uniform, "norm").pvalue < 1e-3

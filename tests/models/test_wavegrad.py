@@ -290,3 +290,28 @@ def test_mixed_bfloat16_computes_in_bf16_and_the_loss_in_float32():
         assert audio.dtype == tf.float32 and np.all(np.abs(audio) <= 1.0)
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+def test_inference_xla_auto_skips_xla_only_for_bf16_on_the_cpu():
+    if tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"):
+        pytest.skip("the automatic choice differs on accelerators")
+    assert _tiny().uses_xla_for_inference()
+    assert not _tiny(dtype="mixed_bfloat16").uses_xla_for_inference()
+    assert _tiny(dtype="mixed_bfloat16", inference_xla=True).uses_xla_for_inference()
+    assert not _tiny(inference_xla=False).uses_xla_for_inference()
+    assert WaveGrad.from_config(_tiny(inference_xla=False).get_config()).inference_xla is False
+    with pytest.raises(ValueError, match="inference_xla"):
+        _tiny(inference_xla="yes")
+
+
+def test_vocode_with_and_without_xla_gives_the_same_audio():
+    batch = _batch()
+    with_xla = _tiny(inference_xla=True)
+    with_xla.compute_losses(batch)
+    without_xla = _tiny(inference_xla=False)
+    without_xla.compute_losses(batch)
+    without_xla.set_weights(with_xla.get_weights())
+    mel = batch["mel"][:, :4]
+    np.testing.assert_allclose(
+        with_xla.vocode(mel, seed=3)["audio"], without_xla.vocode(mel, seed=3)["audio"], atol=1e-4
+    )

@@ -8,6 +8,8 @@ References:
   with fractional training steps).
 """
 
+import math
+
 import numpy as np
 import tensorflow as tf
 
@@ -16,6 +18,27 @@ from ttszoo.diffusion.schedules import NoiseSchedule, as_stateless_seed
 FORMS = ("compact", "posterior")
 CLIPS = (None, "output", "x0")
 NOISE_INPUTS = ("noise_level", "fractional_step")
+# Philox explicitly: "auto_select" may pick another generator under XLA, and the same seed must
+# give the same audio with and without XLA (WaveGrad skips XLA for bf16 on CPUs).
+RNG = "philox"
+
+
+def stateless_normal(shape, seed):
+    """Standard normal float32 noise of ``shape`` from a ``[2]`` seed, equal with and without XLA.
+
+    ``tf.random.stateless_normal`` (and ``stateless_uniform`` on floats) convert Philox's bits
+    differently under XLA; the raw 32-bit integers agree, so the normals are made from them
+    with the Box-Muller transform (Box & Muller 1958): ``sqrt(-2 ln u1) cos(2 pi u2)``.
+    """
+    shape = tf.convert_to_tensor(shape, tf.int32)
+    bits = tf.random.stateless_uniform(
+        tf.concat([[2], shape], 0), seed=seed, minval=None, maxval=None, dtype=tf.uint32, alg=RNG
+    )
+    # The top 24 bits, centred in their bin: uniform on (0, 1), never 0 or 1.
+    uniform = (tf.cast(tf.bitwise.right_shift(bits, 8), tf.float32) + 0.5) * (1.0 / 2**24)
+    radius = tf.sqrt(-2.0 * tf.math.log(uniform[0]))
+    return radius * tf.cos((2.0 * math.pi) * uniform[1])
+
 
 # Rows of the coefficient table handed to the compiled loop, [len(_ROWS), N] float32.
 _ROWS = (
@@ -150,14 +173,14 @@ class DiffusionSampler:
 
     def _reverse_process(self, initial_noise, conditioning, seed, coefficients):
         num_steps = coefficients.shape[1]
-        step_seeds = tf.random.experimental.stateless_split(seed, num_steps)
+        step_seeds = tf.random.experimental.stateless_split(seed, num_steps, alg=RNG)
         y = initial_noise
         for i in tf.range(num_steps):
             n = num_steps - 1 - i
             column = coefficients[:, n]
             network_input = column[0] * tf.ones_like(y[:, 0])
             eps = tf.cast(self.denoise_fn(y, conditioning, network_input), tf.float32)
-            z = tf.random.stateless_normal(tf.shape(y), seed=step_seeds[n], dtype=tf.float32)
+            z = stateless_normal(tf.shape(y), step_seeds[n])
             y = tf.ensure_shape(self.reverse_step(y, eps, z, column), initial_noise.shape)
         return y
 
@@ -177,10 +200,8 @@ class DiffusionSampler:
                 raise ValueError("Give batch_size when sampling without conditioning.")
             batch_size = tf.shape(tf.nest.flatten(conditioning)[0])[0]
         seed = as_stateless_seed(seed)
-        noise_seed, loop_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-        initial_noise = tf.random.stateless_normal(
-            tf.stack([batch_size, length]), seed=noise_seed, dtype=tf.float32
-        )
+        noise_seed, loop_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2, alg=RNG))
+        initial_noise = stateless_normal(tf.stack([batch_size, length]), noise_seed)
         return self.sample_from(initial_noise, conditioning, seed=loop_seed, schedule=schedule)
 
     def sample_from(self, initial_noise, conditioning, seed=0, schedule=None):

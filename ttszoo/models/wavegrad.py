@@ -127,6 +127,10 @@ class WaveGrad(keras.Model):
       clip: the sampler's clipping (``"output"``: clamp to [-1, 1] after every step).
       chunk_frames, overlap_frames: ``vocode`` generates mels longer than ``chunk_frames``
         in overlapping chunks (see ``sample_in_chunks``).
+      inference_xla: compile ``vocode``'s sampler loop with XLA: True, False, or ``"auto"``
+        (XLA, except for a bfloat16 compute dtype with no GPU or TPU: XLA's CPU backend gains
+        nothing from bfloat16, while TensorFlow's oneDNN kernels use the CPU's bf16
+        instructions, AVX512_BF16 or AMX; docs/benchmarks.md measures both).
       seed: seed of the training crops and noise.
 
     Call args:
@@ -153,10 +157,13 @@ class WaveGrad(keras.Model):
         clip="output",
         chunk_frames=256,
         overlap_frames=8,
+        inference_xla="auto",
         seed=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if inference_xla not in ("auto", True, False):
+            raise ValueError(f'inference_xla must be "auto", True or False, got {inference_xla!r}.')
         counts = {
             "upsample_factors": len(upsample_factors),
             "upsample_channels": len(upsample_channels),
@@ -187,6 +194,7 @@ class WaveGrad(keras.Model):
         self.clip = clip
         self.chunk_frames = chunk_frames
         self.overlap_frames = overlap_frames
+        self.inference_xla = inference_xla
         self.seed = seed
 
         self.training_schedule = NoiseSchedule.linear(*training_betas)
@@ -333,10 +341,22 @@ class WaveGrad(keras.Model):
             raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}.")
         self.inference_schedule = schedule
 
+    def uses_xla_for_inference(self):
+        """Whether ``vocode`` compiles its sampler loop with XLA (see ``inference_xla``)."""
+        if self.inference_xla != "auto":
+            return self.inference_xla
+        accelerated = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU")
+        return bool(accelerated) or self.compute_dtype != "bfloat16"
+
     def sampler(self):
         """The ``DiffusionSampler`` over this network (compact form, compiled once per shape)."""
         if self._sampler is None:
-            self._sampler = DiffusionSampler(self, self.inference_schedule, clip=self.clip)
+            self._sampler = DiffusionSampler(
+                self,
+                self.inference_schedule,
+                clip=self.clip,
+                jit_compile=self.uses_xla_for_inference(),
+            )
         return self._sampler
 
     def vocode(self, mel, seed=0, schedule=None):
@@ -394,6 +414,7 @@ class WaveGrad(keras.Model):
             clip=self.clip,
             chunk_frames=self.chunk_frames,
             overlap_frames=self.overlap_frames,
+            inference_xla=self.inference_xla,
             seed=self.seed,
         )
         return config
