@@ -25,6 +25,7 @@ import keras
 import numpy as np
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
+MAX_STAY_SECONDS = 1.0
 
 
 class ValidationHistory(keras.callbacks.Callback):
@@ -84,12 +85,11 @@ def train_variant(variant, out, params):
     print(f"{variant}: trained to step {logs['step']} in {time.perf_counter() - started:.0f} s")
 
 
-def synthesize_held_out(model_dir):
+def synthesize_held_out(trained):
+    """Synthesizes every held-out sentence with the restored model as it is configured."""
     from ttszoo.data import held_out_sentences
     from ttszoo.text import Tokenizer
-    from ttszoo.training.loading import load_trained_model
 
-    trained = load_trained_model(model_dir)
     tokenizer = Tokenizer.from_config(trained.tokenizer_config)
     results = []
     for sentence in held_out_sentences():
@@ -106,10 +106,38 @@ def synthesize_held_out(model_dir):
                 "alignment": np.asarray(outputs["step_alignment"][0])[: len(ids), :steps],
             }
         )
-    return trained, results
+    return results
 
 
-def teacher_forced_reports(trained, records):
+def speaking_rate(records):
+    """``(mean frames per symbol of the training split, seconds per frame)``."""
+    from ttszoo.data import make_dataset
+
+    frames = symbols = 0
+    for batch in make_dataset(
+        records, split="train", batch_size=1, num_buckets=1, shuffle=False, repeat=False
+    ):
+        frames += int(batch["mel_length"][0])
+        symbols += int(batch["text_length"][0])
+    audio = json.loads((Path(records) / "features.json").read_text())["audio_config"]
+    return frames / symbols, audio["hop_length"] / audio["sample_rate"]
+
+
+def failure_criteria(symbols, rate, reduction_factor):
+    """``alignment_report`` settings for a text of ``symbols`` at ``r`` (in decoder steps).
+
+    The expected length is the training corpus' mean rate; a stopped utterance outside half to
+    twice that length fails. No symbol may hold the attention for more than one second
+    (``MAX_STAY_SECONDS``): several times the longest pause eSpeak NG makes at punctuation.
+    """
+    frames_per_symbol, seconds_per_frame = rate
+    return {
+        "expected_outputs": symbols * frames_per_symbol / reduction_factor,
+        "max_stay": MAX_STAY_SECONDS / (seconds_per_frame * reduction_factor),
+    }
+
+
+def teacher_forced_reports(trained, records, rate):
     """Reports and [N, steps] alignments of the teacher-forced validation utterances."""
     from ttszoo.data import make_dataset
     from ttszoo.evaluation.alignment import alignment_report
@@ -121,7 +149,8 @@ def teacher_forced_reports(trained, records):
         symbols = int(batch["text_length"][0])
         steps = -(-int(batch["mel_length"][0]) // model.reduction_factor)
         alignment = outputs["alignments"][model.alignment_layer][0].numpy()[:steps, :symbols]
-        reports.append(alignment_report(alignment.T, stopped=True))
+        criteria = failure_criteria(symbols, rate, model.reduction_factor)
+        reports.append(alignment_report(alignment.T, stopped=True, **criteria))
         alignments.append(alignment.T)
     return reports, alignments
 
@@ -167,48 +196,72 @@ def plot_history(histories, path):
 
 
 def evaluate(out):
+    """Held-out synthesis (soft SMA, and hard SMA for the sma model) and teacher forcing."""
     from ttszoo.evaluation.alignment import alignment_report, failure_rates
+    from ttszoo.training.loading import load_trained_model
 
-    histories, rows, forced_rows, panels = {}, [], [], []
+    histories, rows, forced_rows, panels, sentences = {}, [], [], [], {}
+    rate = speaking_rate(Path(out) / "records")
+    print(f"training split: {rate[0]:.2f} frames per symbol, {rate[1] * 1000:.1f} ms per frame")
     for variant in ("mha", "sma"):
         model_dir = Path(out) / variant
         histories[variant] = json.loads((model_dir / "validation_history.json").read_text())
-        trained, results = synthesize_held_out(model_dir)
-        reports = [alignment_report(result["alignment"], result["stopped"]) for result in results]
-        rates = failure_rates(reports)
-        forced_reports, forced_alignments = teacher_forced_reports(trained, Path(out) / "records")
+        trained = load_trained_model(model_dir)
+        r = trained.model.reduction_factor
+        forced_reports, forced_alignments = teacher_forced_reports(
+            trained, Path(out) / "records", rate
+        )
         forced = failure_rates(forced_reports)
         forced_rows.append(
             f"| {variant} | {forced['failed']:.0%} | {forced['focus_rate']:.2f} | "
             f"{forced['diagonality']:.2f} |"
         )
         first, last = histories[variant][0], histories[variant][-1]
-        rows.append(
-            f"| {variant} | {trained.step} | r={trained.model.reduction_factor}, "
-            f"SMA {'on' if trained.model.monotonic else 'off'} | "
-            f"{first['mel_l1']:.3f} (step {first['step']}) -> {last['mel_l1']:.3f} | "
-            f"{rates['skip']:.0%} | {rates['repeat']:.0%} | {rates['no_stop']:.0%} | "
-            f"**{rates['failed']:.0%}** | {rates['focus_rate']:.2f} | {rates['diagonality']:.2f} |"
-        )
-        for result, report in zip(results, reports, strict=True):
-            flags = [key for key in ("skip", "repeat", "no_stop") if report[key]]
-            print(
-                f"{variant} | {result['symbols']:3d} symbols | {result['frames']:4d} frames | "
-                f"{','.join(flags) or 'ok':16s} | {result['sentence'][:60]}"
-            )
-        longest = sorted(range(len(results)), key=lambda i: -results[i]["symbols"])[:2]
-        shown = [0, *longest]
-        panels.append(
-            [(f"{variant}: teacher-forced validation utterance", forced_alignments[0])]
-            + [
-                (
-                    f"{variant}: {results[i]['symbols']} symbols, "
-                    f"{'stopped' if results[i]['stopped'] else 'no stop'}",
-                    results[i]["alignment"],
+        for hard in (False, True) if variant == "sma" else (False,):
+            name = f"{variant}, hard" if hard else variant
+            trained.model.hard_inference = hard
+            results = synthesize_held_out(trained)
+            reports = [
+                alignment_report(
+                    result["alignment"],
+                    result["stopped"],
+                    **failure_criteria(result["symbols"], rate, r),
                 )
-                for i in shown
+                for result in results
             ]
-        )
+            rates = failure_rates(reports)
+            rows.append(
+                f"| {name} | {trained.step} | r={r}, SMA {'on' if trained.model.monotonic else 'off'}"
+                f"{', hard' if hard else ''} | "
+                f"{first['mel_l1']:.3f} (step {first['step']}) -> {last['mel_l1']:.3f} | "
+                f"{rates['skip']:.0%} | {rates['repeat']:.0%} | {rates['no_stop']:.0%} | "
+                f"**{rates['failed']:.0%}** | {rates['focus_rate']:.2f} | "
+                f"{rates['diagonality']:.2f} |"
+            )
+            sentences[name] = []
+            for result, report in zip(results, reports, strict=True):
+                flags = [key for key in ("skip", "repeat", "no_stop") if report[key]]
+                sentences[name].append(
+                    {"sentence": result["sentence"], "frames": result["frames"], "flags": flags}
+                )
+                print(
+                    f"{name} | {result['symbols']:3d} symbols | {result['frames']:4d} frames | "
+                    f"{','.join(flags) or 'ok':16s} | {result['sentence'][:60]}"
+                )
+            if hard:
+                continue
+            longest = sorted(range(len(results)), key=lambda i: -results[i]["symbols"])[:2]
+            panels.append(
+                [(f"{name}: teacher-forced validation utterance", forced_alignments[0])]
+                + [
+                    (
+                        f"{name}: {results[i]['symbols']} symbols, "
+                        f"{'stopped' if results[i]['stopped'] else 'no stop'}",
+                        results[i]["alignment"],
+                    )
+                    for i in (0, *longest)
+                ]
+            )
     print()
     print(
         "| attention | steps | decoding | validation mel L1 | skip | repeat | no stop | "
@@ -220,10 +273,10 @@ def evaluate(out):
     print("| attention | teacher-forced validation: failed | focus rate | diagonality |")
     print("|---|---:|---:|---:|")
     print("\n".join(forced_rows))
+    (Path(out) / "held_out_results.json").write_text(json.dumps(sentences, indent=1))
     FIGURES.mkdir(parents=True, exist_ok=True)
     plot_alignments(panels, FIGURES / "transformer_tts_alignments.png")
     plot_history(histories, FIGURES / "transformer_tts_validation.png")
-    print(json.dumps(histories, indent=0)[:4000])
 
 
 def main():

@@ -76,9 +76,10 @@ def test_demo_recipe_trains_with_changing_r_sma_switch_and_diagonal_forcing(
     assert (tmp_path / "run" / "samples" / "step-000000004" / "alignment.png").exists()
 
     # Restored from its directory, the model decodes with the last r and the SMA switch on.
+    # The loader already applies them, so teacher forcing runs as trained too.
     trained = load_trained_model(tmp_path / "run")
-    outputs = trained.model.synthesize(np.array([[5, 6, 7, 1]], np.int32))
     assert (trained.model.reduction_factor, trained.model.monotonic) == (1, True)
+    outputs = trained.model.synthesize(np.array([[5, 6, 7, 1]], np.int32))
     assert int(outputs["mel_length"][0]) <= 2 * 4  # stop token or the length limit
     assert outputs["mel"].shape[2] == 80
 

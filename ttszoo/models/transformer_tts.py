@@ -561,6 +561,12 @@ class TransformerTTS(keras.Model):
             )
         return text_ids
 
+    def restored(self):
+        """Takes the r and SMA switch of the last training step (the model interface hook the
+        loader calls after restoring a checkpoint), so teacher forcing and synthesis of a
+        restored model run the way it was last trained."""
+        self._restore_trained_decoding_state()
+
     def _restore_trained_decoding_state(self):
         with tf.init_scope():
             r, monotonic = (int(v) for v in self.trained_decoding_state.numpy())

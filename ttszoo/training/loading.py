@@ -70,6 +70,8 @@ def load_trained_model(model_dir):
     check_weights_are_tracked(model)
     tf.train.Checkpoint(model=model).read(prefix).expect_partial().assert_existing_objects_matched()
     apply_searched_schedule(model, directory)  # diffusion vocoders: a searched schedule
+    if hasattr(model, "restored"):  # state kept in weights, e.g. Transformer TTS' last r
+        model.restored()
     return TrainedModel(
         model=model,
         info=get_model_info(model.registry_name),
