@@ -117,11 +117,11 @@ def conv_flops(samples, model, n_mels):
     return total + 2 * 3 * channels * 1 * samples
 
 
-def matmul_peak(dtype, size=2048, repeats=7):
-    """Best GFLOP/s of an XLA-compiled ``size x size`` matmul."""
+def matmul_peak(dtype, jit_compile, size=2048, repeats=7):
+    """Best GFLOP/s of a ``size x size`` matmul, with XLA or with TensorFlow's oneDNN kernel."""
     a = tf.random.normal([size, size], dtype=tf.float32)
     a = tf.cast(a, dtype)
-    matmul = tf.function(lambda x, y: tf.matmul(x, y), jit_compile=True)
+    matmul = tf.function(lambda x, y: tf.matmul(x, y), jit_compile=jit_compile)
     matmul(a, a).numpy()
     best = float("inf")
     for _ in range(repeats):
@@ -212,7 +212,11 @@ def main():
     peer.close()
     flops = conv_flops(FRAMES * HOP, f32, N_MELS)
     passes = schedule.num_steps
-    peaks = {"float32": matmul_peak(tf.float32), "bfloat16": matmul_peak(tf.bfloat16)}
+    peaks = {
+        f"{name} {'XLA' if xla else 'oneDNN'}": matmul_peak(dtype, xla)
+        for name, dtype in (("float32", tf.float32), ("bfloat16", tf.bfloat16))
+        for xla in (True, False)
+    }
     load_after = os.getloadavg()
     results = {
         "audio_seconds": FRAMES * HOP / SAMPLE_RATE,
