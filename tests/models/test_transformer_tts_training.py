@@ -86,13 +86,16 @@ def test_demo_recipe_trains_with_changing_r_sma_switch_and_diagonal_forcing(
 
 @pytest.mark.slow
 def test_validation_loss_falls_and_attention_gets_diagonal_on_the_demo_corpus(tmp_path):
-    """About 10 minutes on a free 2-core CPU: 1000 steps of the small recipe (r 10 -> 5 -> 2).
+    """A few minutes on a free 2-core CPU: 2000 steps of the demo recipe (r 10 -> 5 -> 2 -> 1,
+    SMA from step 1000, guided attention throughout).
 
-    Measured in docs/transformer_tts.md: validation mel L1 0.126 at step 100 and 0.092 at step
-    1000; guided-attention penalty 0.083 and 0.037.
+    The restored model's teacher-forced alignments on the validation utterances must be
+    diagonal. The 8000-step runs of docs/transformer_tts.md reach a diagonality of 0.99.
     """
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-    from transformer_tts_robustness import train_variant
+    from transformer_tts_robustness import speaking_rate, teacher_forced_reports, train_variant
+
+    from ttszoo.evaluation.alignment import failure_rates
 
     train_variant(
         "sma",
@@ -100,14 +103,17 @@ def test_validation_loss_falls_and_attention_gets_diagonal_on_the_demo_corpus(tm
         [
             "train.jit_compile = False",
             "ttszoo.data.make_dataset.num_buckets = 2",
-            "REDUCTION_SCHEDULE = [[0, 10], [300, 5], [600, 2]]",
-            "SMA_START_STEP = 800",
-            "DIAGONAL_STEPS = 1000",
-            "train.steps = 1000",
-            "train.validate_every = 100",
+            "train.steps = 2000",
             "train.sample_every = 0",
         ],
     )
     history = json.loads((tmp_path / "sma" / "validation_history.json").read_text())
-    assert history[-1]["mel_l1"] < 0.85 * history[0]["mel_l1"]
-    assert history[-1]["diagonal"] < 0.6 * history[0]["diagonal"]
+    assert history[-1]["mel_l1"] < 0.7 * history[0]["mel_l1"]
+    trained = load_trained_model(tmp_path / "sma")
+    assert (trained.model.reduction_factor, trained.model.monotonic) == (1, True)
+    reports, _ = teacher_forced_reports(
+        trained, tmp_path / "records", speaking_rate(tmp_path / "records")
+    )
+    rates = failure_rates(reports)
+    assert rates["diagonality"] > 0.9, rates
+    assert rates["failed"] < 0.5, rates
