@@ -110,17 +110,13 @@ def synthesize_held_out(trained):
 
 
 def speaking_rate(records):
-    """``(mean frames per symbol of the training split, seconds per frame)``."""
-    from ttszoo.data import make_dataset
-
-    frames = symbols = 0
-    for batch in make_dataset(
-        records, split="train", batch_size=1, num_buckets=1, shuffle=False, repeat=False
-    ):
-        frames += int(batch["mel_length"][0])
-        symbols += int(batch["text_length"][0])
-    audio = json.loads((Path(records) / "features.json").read_text())["audio_config"]
-    return frames / symbols, audio["hop_length"] / audio["sample_rate"]
+    """``(mean frames per symbol of the training split, seconds per frame)``, from the lengths
+    that preprocessing wrote to ``features.json``."""
+    info = json.loads((Path(records) / "features.json").read_text())
+    train = info["splits"]["train"]
+    audio = info["audio_config"]
+    frames_per_symbol = sum(train["mel_lengths"]) / sum(train["text_lengths"])
+    return frames_per_symbol, audio["hop_length"] / audio["sample_rate"]
 
 
 def failure_criteria(symbols, rate, reduction_factor):

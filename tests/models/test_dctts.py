@@ -20,6 +20,18 @@ def text_batch():
     return tf.constant([[5, 9, 12, 7, 3, 1], [8, 4, 1, 0, 0, 0]], tf.int32)
 
 
+def training_batch():
+    """A two-utterance batch with text, 12 mel frames and 9-bin linear frames."""
+    return {
+        "text": text_batch(),
+        "text_length": tf.constant([6, 3]),
+        "mel": frames(12),
+        "mel_length": tf.constant([12, 8]),
+        "mel_mask": tf.sequence_mask([12, 8], 12, tf.float32),
+        "linear": tf.random.uniform([2, 12, 9], seed=1),
+    }
+
+
 def frames(steps=10, seed=0):
     rng = np.random.default_rng(seed)
     return tf.constant(rng.uniform(size=(2, steps, N_MELS)).astype(np.float32))
@@ -217,14 +229,7 @@ def test_losses_and_gradients_under_mixed_bfloat16():
     keras.config.set_dtype_policy("mixed_bfloat16")
     try:
         text2mel, ssrn = small_text2mel(), SSRN(n_mels=N_MELS, n_linear=9, c=8, groups=2)
-        batch = {
-            "text": text_batch(),
-            "text_length": tf.constant([6, 3]),
-            "mel": frames(12),
-            "mel_length": tf.constant([12, 8]),
-            "mel_mask": tf.sequence_mask([12, 8], 12, tf.float32),
-            "linear": tf.random.uniform([2, 12, 9], seed=1),
-        }
+        batch = training_batch()
         for model in (text2mel, ssrn):
             with tf.GradientTape() as tape:
                 losses = model.compute_losses(batch, training=True)
@@ -242,14 +247,7 @@ def test_losses_and_gradients_under_mixed_bfloat16():
 def test_every_weight_is_restored_from_a_training_checkpoint(model_fn, tmp_path):
     import keras
 
-    batch = {
-        "text": text_batch(),
-        "text_length": tf.constant([6, 3]),
-        "mel": frames(12),
-        "mel_length": tf.constant([12, 8]),
-        "mel_mask": tf.sequence_mask([12, 8], 12, tf.float32),
-        "linear": tf.random.uniform([2, 12, 9], seed=1),
-    }
+    batch = training_batch()
     model, optimizer = model_fn(), keras.optimizers.Adam(0.1)
     with tf.GradientTape() as tape:
         loss = model.compute_losses(batch, training=True)["loss"]
