@@ -23,7 +23,7 @@ import tensorflow as tf
 import gin
 from ttszoo.audio import AudioConfig, griffin_lim
 from ttszoo.models import get_model
-from ttszoo.models.dctts_inference import synthesize_autoregressively
+from ttszoo.models.dctts.inference import synthesize_autoregressively
 from ttszoo.training import parse_gin
 
 

@@ -18,7 +18,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from ttszoo.models.transformer_tts import TransformerTTS
+from ttszoo.models.transformer_tts.model import TransformerTTS
 
 SMALL = dict(
     vocab_size=40,

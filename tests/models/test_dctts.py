@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from ttszoo.models import SSRN, Text2Mel
-from ttszoo.models.dctts_inference import synthesize_autoregressively
+from ttszoo.models.dctts.inference import synthesize_autoregressively
 
 N_MELS = 4
 

@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 
 from ttszoo.layers import guided_attention_weights
-from ttszoo.models.dctts_inference import forcibly_incremental_attention, windowed_scores
-from ttszoo.models.dctts_losses import guided_attention_loss, spectrogram_losses
+from ttszoo.models.dctts.inference import forcibly_incremental_attention, windowed_scores
+from ttszoo.models.dctts.losses import guided_attention_loss, spectrogram_losses
 
 # REFERENCES.md §5.4: W for N = 4, T = 5, g = 0.2, with n/N and t/T.
 KNOWN_W = np.array(

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from ttszoo.layers import guided_attention_weights
 from ttszoo.models import get_model_info
-from ttszoo.models.transformer_tts import TransformerTTS, stop_labels, stop_loss
+from ttszoo.models.transformer_tts.model import TransformerTTS, stop_labels, stop_loss
 
 N_MELS, VOCAB = 6, 20
 TINY = dict(

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ttszoo.models.transformer_blocks import (
+from ttszoo.models.transformer_tts.blocks import (
     CachedMultiHeadAttention,
     DecoderBlock,
     DecoderPrenet,

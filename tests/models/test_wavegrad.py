@@ -11,7 +11,7 @@ import tensorflow as tf
 from ttszoo import cli
 from ttszoo.diffusion import DiffusionSampler, NoiseSchedule
 from ttszoo.models import ModelInfo, WaveGrad
-from ttszoo.models.wavegrad import crossfade_weights, sample_in_chunks
+from ttszoo.models.wavegrad.model import crossfade_weights, sample_in_chunks
 
 # Two blocks reach the 16 kHz hop of 200 = 20 * 10 and keep every compilation short.
 TINY = {

@@ -1,6 +1,6 @@
 """Registered TTS models and the registry that names them.
 
-Each model family module (``dctts.py``, ``transformer_tts.py``, ``wavenet.py``, ``wavegrad.py``)
+Each model family package (``dctts/``, ``transformer_tts/``, ``wavenet/``, ``wavegrad/``)
 registers its models with ``@register_model`` when imported; import it below so that
 ``get_model`` and ``ttszoo models`` see it. See docs/model_directory.md for the interface a
 model implements.

@@ -2,8 +2,8 @@
 
 Tachibana, Uenoyama, Aihara 2017, "Efficiently Trainable Text-to-Speech System Based on Deep
 Convolutional Networks with Guided Attention" (arXiv 1710.08969); layer stacks, losses and
-inference as REFERENCES §5 describes them (blocks in ``dctts_blocks``, losses in
-``dctts_losses``, autoregressive inference in ``dctts_inference``). The two models are trained
+inference as REFERENCES §5 describes them (blocks in ``blocks``, losses in
+``losses``, autoregressive inference in ``inference``). The two models are trained
 separately into two model directories (``gin/recipes/dctts/``) and chained by the Synthesizer.
 
 Frame rates. The records hold mel and linear spectrograms at the full frame rate, padded to a
@@ -20,9 +20,9 @@ import tensorflow as tf
 
 from ttszoo.layers.attention import focus_rate
 from ttszoo.layers.conv import HIGHWAY_ACTIVATIONS, NORMS
-from ttszoo.models.dctts_blocks import AudioDecoder, AudioEncoder, SSRNStack, TextEncoder
-from ttszoo.models.dctts_inference import ATTENTION_MODES, synthesize_autoregressively
-from ttszoo.models.dctts_losses import guided_attention_loss, spectrogram_losses
+from ttszoo.models.dctts.blocks import AudioDecoder, AudioEncoder, SSRNStack, TextEncoder
+from ttszoo.models.dctts.inference import ATTENTION_MODES, synthesize_autoregressively
+from ttszoo.models.dctts.losses import guided_attention_loss, spectrogram_losses
 from ttszoo.models.registry import register_model
 
 PAPER = (
@@ -305,7 +305,7 @@ class Text2Mel(keras.Model):
                 raise ValueError("A text in the batch is empty (all padding).")
 
     def synthesize(self, text_ids, max_steps=None):
-        """Text ids ``[B, N]`` -> mel, frame by frame (see ``dctts_inference``).
+        """Text ids ``[B, N]`` -> mel, frame by frame (see ``inference``).
 
         Returns:
           dict: ``"mel"`` float32 ``[B, T * r, F]`` (each reduced frame repeated r times),

@@ -29,7 +29,7 @@ from ttszoo.layers import (
     trim_frames,
 )
 from ttszoo.models.registry import register_model
-from ttszoo.models.transformer_blocks import (
+from ttszoo.models.transformer_tts.blocks import (
     DecoderBlock,
     DecoderPrenet,
     EncoderBlock,
