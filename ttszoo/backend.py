@@ -8,10 +8,12 @@ XLA-compiled ``tf.function`` steps. Keras 3 picks its backend from ``KERAS_BACKE
 import os
 import sys
 
+from ttszoo.errors import TTSZooError
+
 _VARIABLE = "KERAS_BACKEND"
 
 
-class BackendError(RuntimeError):
+class BackendError(TTSZooError, RuntimeError):
     """Raised when Keras is forced onto a backend other than TensorFlow."""
 
 

@@ -5,11 +5,13 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from ttszoo.errors import TTSZooError
+
 SILENCE_THRESHOLD = 1e-4
 """Peak amplitude (full scale = 1) under which a file counts as silent."""
 
 
-class AudioError(ValueError):
+class AudioError(TTSZooError, ValueError):
     """An audio file that cannot be used: missing, unreadable, empty, silent or non-finite."""
 
     def __init__(self, path, problem):

@@ -17,11 +17,12 @@ import dataclasses
 import difflib
 
 import gin
+from ttszoo.errors import TTSZooError
 
 FAMILIES = ("acoustic", "vocoder")
 
 
-class UnknownModelError(KeyError):
+class UnknownModelError(TTSZooError, KeyError):
     """Raised when a model name is not in the registry; the message lists close matches."""
 
     def __str__(self):

@@ -11,6 +11,8 @@ import threading
 
 import numpy as np
 
+from ttszoo.errors import TTSZooError
+
 AUDIO_OUTPUT_SYNCHRONOUS = 2
 CHARS_UTF8 = 1
 PHONEMES_IPA = 0x02
@@ -24,7 +26,7 @@ _SYNTH_CALLBACK = ctypes.CFUNCTYPE(
 )
 
 
-class ESpeakUnavailableError(ImportError):
+class ESpeakUnavailableError(TTSZooError, ImportError):
     """libespeak-ng could not be loaded (the ``espeakng-loader`` wheel is missing)."""
 
 

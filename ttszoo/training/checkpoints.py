@@ -17,11 +17,13 @@ import time
 import tensorflow as tf
 from absl import logging
 
+from ttszoo.errors import TTSZooError
+
 _NAME = re.compile(r"^ckpt-(\d+)(\.complete|\.index|\.data-.*|\.complete\.tmp.*)$")
 _MARKER = ".complete"
 
 
-class UntrackedWeightsError(ValueError):
+class UntrackedWeightsError(TTSZooError, ValueError):
     """A model holds weights that ``tf.train.Checkpoint`` cannot reach from the model."""
 
 

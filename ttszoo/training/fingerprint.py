@@ -12,11 +12,13 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from ttszoo.errors import TTSZooError
+
 _IGNORED_CONFIG_KEYS = ("dtype", "trainable", "name")
 _UNIQUIFIER = re.compile(r"_\d+(?=/|$)")
 
 
-class FingerprintMismatchError(ValueError):
+class FingerprintMismatchError(TTSZooError, ValueError):
     """Raised when a model directory holds a model other than the one being built."""
 
 

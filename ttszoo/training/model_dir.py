@@ -14,6 +14,8 @@ import json
 
 import tensorflow as tf
 
+from ttszoo.errors import TTSZooError
+
 OPERATIVE_CONFIG = "operative_config.gin"
 FINGERPRINT = "fingerprint.json"
 FEATURES = "features.json"
@@ -21,7 +23,7 @@ CHECKPOINTS = "checkpoints"
 SAMPLES = "samples"
 
 
-class ModelDirectoryError(ValueError):
+class ModelDirectoryError(TTSZooError, ValueError):
     """Raised when a model directory lacks what an operation needs."""
 
 
