@@ -73,6 +73,14 @@ def _corpus_flags(fv):
         "Where to write the corpus (default: the cache folder of ttszoo.data.default_corpus_dir()).",
         flag_values=fv,
     )
+    flags.DEFINE_enum(
+        "size",
+        "small",
+        ["small", "large"],
+        "small: the 332 hand-written sentences (about 13 minutes of speech); large: those plus "
+        "generated sentences, 3000 in all (see docs/data.md).",
+        flag_values=fv,
+    )
     flags.DEFINE_integer(
         "limit", None, "Speak only the first LIMIT sentences.", lower_bound=1, flag_values=fv
     )
@@ -81,7 +89,7 @@ def _corpus_flags(fv):
 def _corpus(fv):
     from ttszoo.data import build_demo_corpus
 
-    path = build_demo_corpus(fv.out, limit=fv.limit)
+    path = build_demo_corpus(fv.out, limit=fv.limit, size=fv.size)
     print(f"Demo corpus ready in {path}")
 
 
