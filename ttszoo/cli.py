@@ -196,7 +196,26 @@ def _synthesize_flags(fv):
         "vocoder", None, "The vocoder model directory (default: Griffin-Lim).", flag_values=fv
     )
     flags.DEFINE_string(
-        "text", None, "The text to speak; --out is then a .wav path.", flag_values=fv
+        "text",
+        None,
+        "The text to speak: a sentence or a whole paragraph (split into sentences, long ones at "
+        "commas, semicolons, colons and dashes, joined with short pauses); --out is then a .wav "
+        "path.",
+        flag_values=fv,
+    )
+    flags.DEFINE_float(
+        "sentence_pause",
+        0.25,
+        "Seconds of silence after each sentence of --text.",
+        lower_bound=0.0,
+        flag_values=fv,
+    )
+    flags.DEFINE_float(
+        "clause_pause",
+        0.1,
+        "Seconds of silence where --text splits an over-long sentence at a clause.",
+        lower_bound=0.0,
+        flag_values=fv,
     )
     flags.DEFINE_string(
         "text_file",
@@ -223,7 +242,12 @@ def _synthesize(fv):
 
     synthesizer = Synthesizer.from_model_dirs(fv.acoustic, fv.vocoder, fv.griffin_lim_iters)
     if fv.text is not None:
-        print(f"Wrote {synthesizer.synthesize_to_file(fv.text, fv.out)}")
+        from ttszoo.audio import save_wav
+
+        waveform, sample_rate = synthesizer.synthesize_paragraph(
+            fv.text, sentence_pause=fv.sentence_pause, clause_pause=fv.clause_pause
+        )
+        print(f"Wrote {save_wav(fv.out, waveform, sample_rate)}")
     else:
         paths = synthesizer.synthesize_file(fv.text_file, fv.out)
         print(f"Wrote {len(paths)} files to {fv.out}")
