@@ -3,7 +3,7 @@
 ``generated_sentences(count)`` writes ``count`` distinct sentences from a word inventory and
 about forty templates: statements, questions (wh-, yes/no, tag), exclamations, short replies,
 numbers (counts, thousands, decimals, ordinals, percentages), dates, prices, lists, titles
-and abbreviations, and long sentences of two to four clauses (up to about 230 characters).
+and abbreviations, and long sentences of two to four clauses (up to about 235 characters).
 
 Every number, date, price and abbreviation is written in a form that eSpeak NG reads the same
 way ``english_cleaners`` spells it (prices and most years are written in words, because eSpeak
@@ -79,7 +79,7 @@ ADJECTIVES = (
     "smooth", "noisy", "ancient", "beautiful", "broken", "curious", "dusty", "gentle", "huge",
     "itchy", "jolly", "luxurious", "muddy", "narrow", "peculiar", "purple", "rough", "strange",
     "thick", "unusual", "vivid", "wooden", "warm", "golden", "frozen", "brand new", "ugly",
-    "expensive", "cheap", "familiar", "delicate", "enormous", "orange", "bright green",
+    "expensive", "cheap", "familiar", "delicate", "slippery", "orange", "bright green",
 )  # fmt: skip
 LOCATIONS = (
     "in the kitchen", "under the bridge", "behind the garage", "near the harbour",
