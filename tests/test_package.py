@@ -72,3 +72,4 @@ def test_wheel_ships_every_gin_file_and_the_demo_sentences(tmp_path):
     assert source_gin <= names, sorted(source_gin - names)
     assert "ttszoo/data/demo_sentences.txt" in names
     assert "ttszoo/data/demo_heldout_sentences.txt" in names
+    assert "ttszoo/data/demo_heldout_long_sentences.txt" in names

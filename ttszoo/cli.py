@@ -73,6 +73,14 @@ def _corpus_flags(fv):
         "Where to write the corpus (default: the cache folder of ttszoo.data.default_corpus_dir()).",
         flag_values=fv,
     )
+    flags.DEFINE_enum(
+        "size",
+        "small",
+        ["small", "large"],
+        "small: the 332 hand-written sentences (about 13 minutes of speech); large: those plus "
+        "generated sentences, 3000 in all (see docs/data.md).",
+        flag_values=fv,
+    )
     flags.DEFINE_integer(
         "limit", None, "Speak only the first LIMIT sentences.", lower_bound=1, flag_values=fv
     )
@@ -81,7 +89,7 @@ def _corpus_flags(fv):
 def _corpus(fv):
     from ttszoo.data import build_demo_corpus
 
-    path = build_demo_corpus(fv.out, limit=fv.limit)
+    path = build_demo_corpus(fv.out, limit=fv.limit, size=fv.size)
     print(f"Demo corpus ready in {path}")
 
 
@@ -188,7 +196,26 @@ def _synthesize_flags(fv):
         "vocoder", None, "The vocoder model directory (default: Griffin-Lim).", flag_values=fv
     )
     flags.DEFINE_string(
-        "text", None, "The text to speak; --out is then a .wav path.", flag_values=fv
+        "text",
+        None,
+        "The text to speak: a sentence or a whole paragraph (split into sentences, long ones at "
+        "commas, semicolons, colons and dashes, joined with short pauses); --out is then a .wav "
+        "path.",
+        flag_values=fv,
+    )
+    flags.DEFINE_float(
+        "sentence_pause",
+        0.25,
+        "Seconds of silence after each sentence of --text.",
+        lower_bound=0.0,
+        flag_values=fv,
+    )
+    flags.DEFINE_float(
+        "clause_pause",
+        0.1,
+        "Seconds of silence where --text splits an over-long sentence at a clause.",
+        lower_bound=0.0,
+        flag_values=fv,
     )
     flags.DEFINE_string(
         "text_file",
@@ -215,7 +242,12 @@ def _synthesize(fv):
 
     synthesizer = Synthesizer.from_model_dirs(fv.acoustic, fv.vocoder, fv.griffin_lim_iters)
     if fv.text is not None:
-        print(f"Wrote {synthesizer.synthesize_to_file(fv.text, fv.out)}")
+        from ttszoo.audio import save_wav
+
+        waveform, sample_rate = synthesizer.synthesize_paragraph(
+            fv.text, sentence_pause=fv.sentence_pause, clause_pause=fv.clause_pause
+        )
+        print(f"Wrote {save_wav(fv.out, waveform, sample_rate)}")
     else:
         paths = synthesizer.synthesize_file(fv.text_file, fv.out)
         print(f"Wrote {len(paths)} files to {fv.out}")

@@ -2,13 +2,21 @@
 
     synthesizer = Synthesizer.from_model_dirs("runs/t2m", vocoder="runs/ssrn")
     waveform, sample_rate = synthesizer.synthesize("Hello there.")
+    waveform, sample_rate = synthesizer.synthesize_paragraph("A paragraph. Of sentences.")
 
 The acoustic model (family ``acoustic``) turns text ids into a mel spectrogram
 (``synthesize``); the vocoder (family ``vocoder``, ``vocode``) turns the mel into a waveform, or
 into a linear spectrogram that Griffin-Lim turns into one (DCTTS' SSRN). Without a vocoder,
 Griffin-Lim runs on the acoustic model's linear output, or on its mel mapped back to linear
 frequencies through the pseudo-inverse of the mel filter bank.
+
+``synthesize_paragraph`` reads text of any length: it splits the text into sentences and
+over-long sentences at clause boundaries (``ttszoo.text.segmentation``), synthesizes the
+pieces as padded batches (``[B, N]`` ids, 0 = padding, cut back to each piece's own
+``mel_length``) and joins them with short pauses.
 """
+
+import dataclasses
 
 import numpy as np
 import tensorflow as tf
@@ -19,6 +27,7 @@ from ttszoo import audio
 from ttszoo.audio import tf_spectrogram
 from ttszoo.audio.spectrogram import mel_basis
 from ttszoo.text import Tokenizer
+from ttszoo.text.segmentation import CLAUSE, SENTENCE, segment_text
 from ttszoo.training.loading import load_trained_model
 
 _COMPATIBLE_AUDIO_SETTINGS = (
@@ -31,6 +40,26 @@ _COMPATIBLE_AUDIO_SETTINGS = (
     "ref_db",
     "max_db",
 )
+
+
+DEFAULT_MAX_SYMBOLS = 180
+"""The longest piece ``synthesize_paragraph`` gives a model without ``max_text_length`` (dc_tts')."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SpokenSegment:
+    """Where one piece of a paragraph lies in the joined waveform.
+
+    Attributes:
+      text: the piece (see ``ttszoo.text.segmentation.Segment``).
+      boundary: ``"sentence"``, ``"clause"`` or ``"word"``: what ends it.
+      start, stop: its samples are ``waveform[start:stop]``; the pause follows.
+    """
+
+    text: str
+    boundary: str
+    start: int
+    stop: int
 
 
 def mel_to_linear(mel, audio_config):
@@ -153,3 +182,93 @@ class Synthesizer:
             paths.append(path)
         logging.info("Wrote %d files to %s.", len(paths), out_dir)
         return paths
+
+    def max_segment_symbols(self):
+        """The longest piece, in symbols, that ``synthesize_paragraph`` gives the model: its
+        ``max_text_length`` if it has one, else ``DEFAULT_MAX_SYMBOLS``."""
+        return getattr(self.acoustic.model, "max_text_length", None) or DEFAULT_MAX_SYMBOLS
+
+    def segment(self, text, max_symbols=None):
+        """``text`` as a list of ``Segment``, each at most ``max_symbols`` tokenizer ids long."""
+        limit = max_symbols or self.max_segment_symbols()
+        return segment_text(text, limit, length=lambda piece: len(self.tokenizer.encode(piece)))
+
+    def _synthesize_segments(self, segments, batch_size):
+        """Waveforms of ``segments`` (a list of 1-D float32 arrays, in order), ``batch_size`` at a
+        time; pieces of similar length share a batch, so little decoding is spent on padding."""
+        ids = [self.tokenizer.encode(segment.text) for segment in segments]
+        order = sorted(range(len(ids)), key=lambda index: len(ids[index]))
+        waveforms = [None] * len(ids)
+        for first in range(0, len(order), batch_size):
+            chunk = order[first : first + batch_size]
+            width = max(len(ids[index]) for index in chunk)
+            padded = np.zeros([len(chunk), width], np.int32)
+            for row, index in enumerate(chunk):
+                padded[row, : len(ids[index])] = ids[index]
+            outputs = self.synthesize_ids(tf.constant(padded))
+            batch_audio = np.asarray(outputs["audio"], np.float32)
+            if "mel_length" in outputs:
+                lengths = np.asarray(outputs["mel_length"]) * self.audio_config.hop_length
+            else:
+                lengths = np.full(len(chunk), batch_audio.shape[1])
+            for row, index in enumerate(chunk):
+                waveforms[index] = batch_audio[row, : min(int(lengths[row]), batch_audio.shape[1])]
+        return waveforms
+
+    def synthesize_paragraph(
+        self,
+        text,
+        sentence_pause=0.25,
+        clause_pause=0.1,
+        max_symbols=None,
+        batch_size=8,
+        return_segments=False,
+    ):
+        """Text of any length -> ``(waveform float32 [num_samples], sample_rate)``.
+
+        The text is split into sentences, and a sentence longer than ``max_symbols`` at
+        clause boundaries (commas, semicolons, colons, dashes), or between words as a last
+        resort (``ttszoo.text.segmentation``). The pieces are synthesized ``batch_size`` at a
+        time as padded id batches ``[B, N]``: the models mask padded symbols and report each
+        utterance's ``mel_length``, at which its audio is cut. ``batch_size=1`` synthesizes
+        one piece at a time. The pieces are joined in reading order, with ``sentence_pause``
+        seconds of silence after a sentence, ``clause_pause`` after a clause split and none
+        after a split between words, and none after the last piece.
+
+        Args:
+          text: a sentence or a paragraph.
+          sentence_pause, clause_pause: seconds of silence (>= 0).
+          max_symbols: the longest piece in tokenizer ids (default ``max_segment_symbols()``).
+          batch_size: pieces per batch (>= 1).
+          return_segments: also return a list of ``SpokenSegment`` (text and sample range).
+
+        Raises:
+          ValueError: negative pauses, a batch size below 1, or text with nothing to speak.
+        """
+        if sentence_pause < 0 or clause_pause < 0:
+            raise ValueError(
+                f"Pauses must be >= 0 seconds, got sentence_pause={sentence_pause} and "
+                f"clause_pause={clause_pause}."
+            )
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+        segments = self.segment(text, max_symbols)
+        if not segments:
+            raise ValueError(f"{text!r} holds no words to speak; give some text.")
+        pauses = {SENTENCE: sentence_pause, CLAUSE: clause_pause}
+        pieces, spoken, position = [], [], 0
+        waveforms = self._synthesize_segments(segments, batch_size)
+        for index, (segment, waveform) in enumerate(zip(segments, waveforms, strict=True)):
+            spoken.append(
+                SpokenSegment(segment.text, segment.boundary, position, position + len(waveform))
+            )
+            pieces.append(waveform)
+            position += len(waveform)
+            if index + 1 < len(segments):
+                silence = int(round(pauses.get(segment.boundary, 0.0) * self.sample_rate))
+                pieces.append(np.zeros(silence, np.float32))
+                position += silence
+        waveform = np.concatenate(pieces)
+        if return_segments:
+            return waveform, self.sample_rate, spoken
+        return waveform, self.sample_rate

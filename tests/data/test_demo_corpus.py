@@ -46,6 +46,21 @@ def test_rebuild_gives_the_same_bytes_and_cache_is_reused(demo_corpus_dir, tmp_p
     assert (rebuilt / "wavs" / "demo_0001.wav").stat().st_mtime_ns == stamp
 
 
+def test_large_corpus_rebuilds_byte_for_byte_in_its_own_default_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("TTSZOO_CACHE", str(tmp_path / "cache"))
+    first = build_demo_corpus(limit=340, size="large", progress=False)
+    assert first == tmp_path / "cache" / "demo_corpus_large"
+    second = build_demo_corpus(tmp_path / "again", limit=340, size="large", progress=False)
+    names = sorted(path.name for path in (first / "wavs").iterdir())
+    assert len(names) == 340 and names[-1] == "demo_0340.wav"
+    assert all(
+        (first / "wavs" / n).read_bytes() == (second / "wavs" / n).read_bytes() for n in names
+    )
+    rows = (second / "metadata.csv").read_text(encoding="utf-8").splitlines()
+    assert rows == (first / "metadata.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[339].split("|")[1] == demo_sentences("large")[339]
+
+
 def test_bad_limit_raises(tmp_path):
     with pytest.raises(ValueError, match="no sentences"):
         build_demo_corpus(tmp_path, limit=0)

@@ -7,9 +7,11 @@ processes that only extract features never load it.
 import importlib
 
 from ttszoo.data.demo_corpus import (
+    CORPUS_SIZES,
     build_demo_corpus,
     default_corpus_dir,
     demo_sentences,
+    held_out_long_sentences,
     held_out_sentences,
 )
 from ttszoo.data.ljspeech import CorpusProblem, Utterance, read_ljspeech
@@ -25,6 +27,7 @@ def __getattr__(name):
 
 
 __all__ = [
+    "CORPUS_SIZES",
     "CorpusProblem",
     "PreprocessSummary",
     "Utterance",
@@ -32,6 +35,7 @@ __all__ = [
     "build_demo_corpus",
     "default_corpus_dir",
     "demo_sentences",
+    "held_out_long_sentences",
     "held_out_sentences",
     "make_dataset",
     "preprocess_corpus",

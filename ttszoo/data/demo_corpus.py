@@ -1,7 +1,9 @@
 """The offline demo corpus: built-in English sentences spoken by eSpeak NG.
 
-The sentences (``demo_sentences.txt``, 332 of them: statements, questions, exclamations,
-numbers, dates, prices, short and long) are spoken with libespeak-ng from the
+Two sizes: ``"small"`` is the 332 hand-written sentences of ``demo_sentences.txt``
+(statements, questions, exclamations, numbers, dates, prices, short and long); ``"large"`` is
+those followed by sentences from the seeded template grammar of ``demo_text`` (3000 in all,
+up to about 235 characters). They are spoken with libespeak-ng from the
 ``espeakng-loader`` wheel and written as an LJSpeech-format corpus at 22050 Hz, 16 bit. No
 apt package, no download. Building is deterministic: libespeak-ng carries state from one
 utterance to the next, so the whole corpus is spoken in order in a fresh process, which
@@ -16,44 +18,70 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ttszoo.data.demo_text import generated_sentences
 from ttszoo.text.cleaners import english_cleaners
 
 _HERE = Path(__file__).parent
 CORPUS_VERSION = 1
+CORPUS_SIZES = {"small": 332, "large": 3000}
+"""Number of utterances of each corpus size."""
 
 
-def demo_sentences():
-    """The sentences of the demo corpus (332), in corpus order."""
-    return (_HERE / "demo_sentences.txt").read_text(encoding="utf-8").splitlines()
+def _lines(name):
+    return (_HERE / name).read_text(encoding="utf-8").splitlines()
+
+
+def demo_sentences(size="small"):
+    """The sentences of the demo corpus of ``size`` (``CORPUS_SIZES``), in corpus order.
+
+    The large corpus starts with the small one, so a model trained on either has seen it.
+    """
+    if size not in CORPUS_SIZES:
+        raise ValueError(f"size must be one of {sorted(CORPUS_SIZES)}, got {size!r}.")
+    written = _lines("demo_sentences.txt")
+    if size == "small":
+        return written
+    kept_out = written + held_out_sentences() + held_out_long_sentences()
+    return written + generated_sentences(CORPUS_SIZES[size] - len(written), exclude=kept_out)
 
 
 def held_out_sentences():
     """Sentences that are not in the demo corpus, for synthesis and evaluation on unseen text."""
-    return (_HERE / "demo_heldout_sentences.txt").read_text(encoding="utf-8").splitlines()
+    return _lines("demo_heldout_sentences.txt")
 
 
-def default_corpus_dir():
-    """``$TTSZOO_CACHE/demo_corpus``, with ``TTSZOO_CACHE`` defaulting to ``~/.cache/ttszoo``."""
+def held_out_long_sentences():
+    """Long sentences (over 100 characters) in neither corpus size, for robustness checks."""
+    return _lines("demo_heldout_long_sentences.txt")
+
+
+def default_corpus_dir(size="small"):
+    """``$TTSZOO_CACHE/demo_corpus`` (``demo_corpus_large`` for the large size), with
+    ``TTSZOO_CACHE`` defaulting to ``~/.cache/ttszoo``."""
     cache = os.environ.get("TTSZOO_CACHE") or Path.home() / ".cache" / "ttszoo"
-    return Path(cache) / "demo_corpus"
+    return Path(cache) / ("demo_corpus" if size == "small" else f"demo_corpus_{size}")
 
 
-def build_demo_corpus(out_dir=None, limit=None, voice="en-us", words_per_minute=165, progress=True):
+def build_demo_corpus(
+    out_dir=None, limit=None, voice="en-us", words_per_minute=165, progress=True, size="small"
+):
     """Speaks the demo sentences into an LJSpeech-format corpus folder.
 
     Args:
-      out_dir: destination (default ``default_corpus_dir()``); created if needed.
+      out_dir: destination (default ``default_corpus_dir(size)``); created if needed.
       limit: speak only the first ``limit`` sentences (tests use a small slice).
       voice: eSpeak NG voice name.
       words_per_minute: speaking rate.
       progress: show a progress bar.
+      size: ``"small"`` (332 hand-written sentences) or ``"large"`` (3000, see
+        ``demo_sentences``).
 
     Returns:
       ``Path`` of the corpus: ``metadata.csv`` (``demo_0001|text|normalized text``),
       ``wavs/demo_0001.wav`` ... and ``corpus.json`` (the settings, for the cache check).
     """
-    out_dir = Path(out_dir) if out_dir is not None else default_corpus_dir()
-    sentences = demo_sentences()[:limit]
+    sentences = demo_sentences(size)[:limit]
+    out_dir = Path(out_dir) if out_dir is not None else default_corpus_dir(size)
     if not sentences:
         raise ValueError(
             f"limit={limit} leaves no sentences to speak; use a positive limit or None."

@@ -20,6 +20,7 @@ POSITION_CHARACTER = 1
 PARAMETER_RATE = 1
 PARAMETER_PITCH = 3
 SAMPLE_RATE = 22050
+_PHONEME_SEPARATOR = "_"  # between phonemes in espeak_TextToPhonemes' bits 8-23
 
 _SYNTH_CALLBACK = ctypes.CFUNCTYPE(
     ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
@@ -90,8 +91,7 @@ def _handle():
         return _HANDLE
 
 
-def text_to_phonemes(text, voice="en-us"):
-    """IPA phonemes of ``text`` (punctuation is dropped by eSpeak; clauses joined by spaces)."""
+def _phonemize(text, voice, mode):
     espeak = _handle()
     with espeak.lock:
         espeak.set_voice(voice)
@@ -99,10 +99,32 @@ def text_to_phonemes(text, voice="en-us"):
         pointer = ctypes.pointer(buffer)
         clauses = []
         while buffer.value:
-            phonemes = espeak.lib.espeak_TextToPhonemes(pointer, CHARS_UTF8, PHONEMES_IPA)
+            phonemes = espeak.lib.espeak_TextToPhonemes(pointer, CHARS_UTF8, mode)
             if phonemes:
                 clauses.append(phonemes.decode("utf-8").strip())
-    return " ".join(clause for clause in clauses if clause)
+    return [clause for clause in clauses if clause]
+
+
+def text_to_phonemes(text, voice="en-us"):
+    """IPA phonemes of ``text`` (punctuation is dropped by eSpeak; clauses joined by spaces)."""
+    return " ".join(_phonemize(text, voice, PHONEMES_IPA))
+
+
+def text_to_phoneme_words(text, voice="en-us"):
+    """``text`` as words of separate IPA phonemes, without stress marks.
+
+    Returns:
+      list of clauses, each a list of words, each a list of phonemes (``"tʃ"``, ``"aɪ"``,
+      ``"ɑː"``: eSpeak's own phoneme units, so a diphthong is one phoneme).
+    """
+    separated = _phonemize(text, voice, PHONEMES_IPA | (ord(_PHONEME_SEPARATOR) << 8))
+    return [
+        [
+            [phoneme for phoneme in word.replace("ˈ", "").replace("ˌ", "").split("_") if phoneme]
+            for word in clause.split()
+        ]
+        for clause in separated
+    ]
 
 
 def synthesize(text, voice="en-us", words_per_minute=165, pitch=50):
