@@ -76,12 +76,19 @@ def _corpus_flags(fv):
     flags.DEFINE_integer(
         "limit", None, "Speak only the first LIMIT sentences.", lower_bound=1, flag_values=fv
     )
+    flags.DEFINE_list(
+        "voices",
+        None,
+        "Several eSpeak NG voices, comma-separated (e.g. en-us,en-us+f3,en-gb-scotland), for a "
+        "multi-speaker corpus: each voice speaks every sentence, its name is the speaker column.",
+        flag_values=fv,
+    )
 
 
 def _corpus(fv):
     from ttszoo.data import build_demo_corpus
 
-    path = build_demo_corpus(fv.out, limit=fv.limit)
+    path = build_demo_corpus(fv.out, limit=fv.limit, voices=fv.voices)
     print(f"Demo corpus ready in {path}")
 
 

@@ -38,21 +38,34 @@ def default_corpus_dir():
     return Path(cache) / "demo_corpus"
 
 
-def build_demo_corpus(out_dir=None, limit=None, voice="en-us", words_per_minute=165, progress=True):
+def build_demo_corpus(
+    out_dir=None, limit=None, voice="en-us", words_per_minute=165, progress=True, voices=None
+):
     """Speaks the demo sentences into an LJSpeech-format corpus folder.
 
     Args:
-      out_dir: destination (default ``default_corpus_dir()``); created if needed.
+      out_dir: destination (default ``default_corpus_dir()``, or its sibling
+        ``demo_corpus_speakers`` with ``voices``); created if needed.
       limit: speak only the first ``limit`` sentences (tests use a small slice).
       voice: eSpeak NG voice name.
       words_per_minute: speaking rate.
       progress: show a progress bar.
+      voices: several eSpeak NG voices (e.g. ``("en-us", "en-us+f3", "en-gb-scotland")``) for a
+        multi-speaker corpus instead of ``voice``: every voice speaks every sentence, and the
+        voice name is the speaker column of ``metadata.csv``.
 
     Returns:
       ``Path`` of the corpus: ``metadata.csv`` (``demo_0001|text|normalized text``),
-      ``wavs/demo_0001.wav`` ... and ``corpus.json`` (the settings, for the cache check).
+      ``wavs/demo_0001.wav`` ... and ``corpus.json`` (the settings, for the cache check). With
+      ``voices``, ids are ``demo_<voice>_0001`` (voice with ``+`` written ``-``) and rows
+      ``id|text|normalized text|voice``.
     """
-    out_dir = Path(out_dir) if out_dir is not None else default_corpus_dir()
+    speakers = _check_voices(voices)
+    if out_dir is None:  # a multi-speaker corpus does not replace the cached single-voice one
+        out_dir = default_corpus_dir().with_name(
+            "demo_corpus_speakers" if speakers else "demo_corpus"
+        )
+    out_dir = Path(out_dir)
     sentences = demo_sentences()[:limit]
     if not sentences:
         raise ValueError(
@@ -60,31 +73,55 @@ def build_demo_corpus(out_dir=None, limit=None, voice="en-us", words_per_minute=
         )
     settings = {
         "version": CORPUS_VERSION,
-        "voice": voice,
+        **({"voices": list(voices)} if speakers else {"voice": voice}),
         "words_per_minute": words_per_minute,
         "sentences_sha256": hashlib.sha256("\n".join(sentences).encode()).hexdigest(),
-        "num_utterances": len(sentences),
+        "num_utterances": len(sentences) * len(speakers or [voice]),
         "sample_rate": 22050,
     }
     stamp = out_dir / "corpus.json"
     if stamp.is_file() and json.loads(stamp.read_text()) == settings:
         return out_dir
     (out_dir / "wavs").mkdir(parents=True, exist_ok=True)
-    ids = [f"demo_{index:04d}" for index in range(1, len(sentences) + 1)]
-    job = {"sentences": sentences, "ids": ids, "out_dir": str(out_dir), "voice": voice,
-           "words_per_minute": words_per_minute, "progress": progress}  # fmt: skip
+    rows = _rows(sentences, speakers or [voice], speaker_column=bool(speakers))
+    job = {"rows": rows, "out_dir": str(out_dir), "words_per_minute": words_per_minute,
+           "progress": progress}  # fmt: skip
     subprocess.run(
         [sys.executable, "-c", "from ttszoo.data.demo_corpus import _speak_all; _speak_all()"],
         input=json.dumps(job),
         text=True,
         check=True,
     )
-    rows = [
-        f"{item}|{text}|{english_cleaners(text)}" for item, text in zip(ids, sentences, strict=True)
-    ]
-    (out_dir / "metadata.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    lines = [row["metadata"] for row in rows]
+    (out_dir / "metadata.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     stamp.write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n")
     return out_dir
+
+
+def _check_voices(voices):
+    """The voices of a multi-speaker corpus as a list (``[]`` for ``None``); clear errors."""
+    if voices is None:
+        return []
+    if isinstance(voices, str) or len(voices) < 2 or len(set(voices)) != len(voices):
+        raise ValueError(
+            f"voices must be two or more different eSpeak NG voice names, got {voices!r}; "
+            "for one voice use `voice`."
+        )
+    return list(voices)
+
+
+def _rows(sentences, voices, speaker_column):
+    """One row per (voice, sentence): id, voice, sentence and its ``metadata.csv`` line."""
+    rows = []
+    for voice in voices:
+        prefix = f"demo_{voice.replace('+', '-')}_" if speaker_column else "demo_"
+        for index, text in enumerate(sentences, start=1):
+            item = f"{prefix}{index:04d}"
+            line = f"{item}|{text}|{english_cleaners(text)}" + (
+                f"|{voice}" if speaker_column else ""
+            )
+            rows.append({"id": item, "voice": voice, "sentence": text, "metadata": line})
+    return rows
 
 
 def _speak_all():
@@ -95,12 +132,11 @@ def _speak_all():
     from ttszoo.text import espeak
 
     job = json.loads(sys.stdin.read())
-    pairs = list(zip(job["ids"], job["sentences"], strict=True))
-    for item, sentence in tqdm(
-        pairs, desc="Speaking demo corpus", unit="utt", disable=not job["progress"]
+    for row in tqdm(
+        job["rows"], desc="Speaking demo corpus", unit="utt", disable=not job["progress"]
     ):
         samples = espeak.synthesize(
-            sentence, voice=job["voice"], words_per_minute=job["words_per_minute"]
+            row["sentence"], voice=row["voice"], words_per_minute=job["words_per_minute"]
         )
-        path = Path(job["out_dir"]) / "wavs" / f"{item}.wav"
+        path = Path(job["out_dir"]) / "wavs" / f"{row['id']}.wav"
         soundfile.write(str(path), samples, espeak.SAMPLE_RATE, subtype="PCM_16")
