@@ -213,6 +213,12 @@ def _synthesize_flags(fv):
         lower_bound=1,
         flag_values=fv,
     )
+    flags.DEFINE_string(
+        "speaker",
+        None,
+        "For models conditioned on speakers: a speaker name of the training features.json, or an id.",
+        flag_values=fv,
+    )
     flags.mark_flags_as_required(["acoustic", "out"], flag_values=fv)
     flags.mark_flags_as_mutual_exclusive(["text", "text_file"], required=True, flag_values=fv)
 
@@ -222,9 +228,9 @@ def _synthesize(fv):
 
     synthesizer = Synthesizer.from_model_dirs(fv.acoustic, fv.vocoder, fv.griffin_lim_iters)
     if fv.text is not None:
-        print(f"Wrote {synthesizer.synthesize_to_file(fv.text, fv.out)}")
+        print(f"Wrote {synthesizer.synthesize_to_file(fv.text, fv.out, speaker=fv.speaker)}")
     else:
-        paths = synthesizer.synthesize_file(fv.text_file, fv.out)
+        paths = synthesizer.synthesize_file(fv.text_file, fv.out, speaker=fv.speaker)
         print(f"Wrote {len(paths)} files to {fv.out}")
 
 
@@ -245,6 +251,12 @@ def _export_flags(fv):
         None,
         "Griffin-Lim iterations (default: the model's audio config).",
         lower_bound=1,
+        flag_values=fv,
+    )
+    flags.DEFINE_string(
+        "speaker",
+        None,
+        "For models conditioned on speakers: a speaker name of the training features.json, or an id.",
         flag_values=fv,
     )
     flags.mark_flags_as_required(["acoustic", "out"], flag_values=fv)
