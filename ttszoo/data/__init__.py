@@ -12,6 +12,7 @@ from ttszoo.data.demo_corpus import (
     demo_sentences,
     held_out_sentences,
 )
+from ttszoo.data.features import Feature, FeatureSource, get_feature, register_feature
 from ttszoo.data.ljspeech import CorpusProblem, Utterance, read_ljspeech
 from ttszoo.data.preprocess import PreprocessSummary, preprocess_corpus
 
@@ -26,14 +27,18 @@ def __getattr__(name):
 
 __all__ = [
     "CorpusProblem",
+    "Feature",
+    "FeatureSource",
     "PreprocessSummary",
     "Utterance",
     "bucket_boundaries",
     "build_demo_corpus",
     "default_corpus_dir",
     "demo_sentences",
+    "get_feature",
     "held_out_sentences",
     "make_dataset",
     "preprocess_corpus",
     "read_ljspeech",
+    "register_feature",
 ]

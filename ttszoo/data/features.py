@@ -188,19 +188,9 @@ def get_feature(name):
     return _REGISTRY[name]
 
 
-def declared_features():
-    """Every declared ``Feature``, in declaration order."""
-    return tuple(_REGISTRY.values())
-
-
 def required_names():
     """The features every record holds (``text``, ``mel``), in declaration order."""
     return tuple(feature.name for feature in _REGISTRY.values() if feature.required)
-
-
-def optional_names():
-    """The features a record holds only when asked for, in declaration order."""
-    return tuple(feature.name for feature in _REGISTRY.values() if not feature.required)
 
 
 def _speaker_id(source, config):
