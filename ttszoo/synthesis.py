@@ -18,6 +18,7 @@ from tqdm import tqdm
 from ttszoo import audio
 from ttszoo.audio import tf_spectrogram
 from ttszoo.audio.spectrogram import mel_basis
+from ttszoo.data.features import FeatureError
 from ttszoo.text import Tokenizer
 from ttszoo.training.loading import load_trained_model
 
@@ -116,13 +117,13 @@ class Synthesizer:
           conditioned on speakers, ``{}`` otherwise.
 
         Raises:
-          ValueError: an unknown speaker (the message names the known ones), a speaker for
+          FeatureError: an unknown speaker (the message names the known ones), a speaker for
             models that take none, or none for a model that needs one.
         """
         trained = [self.acoustic, self.vocoder]
         conditioned = [model is not None and _speaker_count(model) > 0 for model in trained]
         if speaker is not None and not any(conditioned):
-            raise ValueError(
+            raise FeatureError(
                 f"speaker={speaker!r} was given, but neither model is conditioned on speakers."
             )
         kwargs = []
@@ -208,7 +209,7 @@ def _speaker_id(trained, speaker):
     if not table:
         known = f"it was trained without a speaker table; give an id in [0, {count})"
     if speaker is None:
-        raise ValueError(
+        raise FeatureError(
             f"{trained.directory.path} is conditioned on {count} speakers; pass speaker= "
             f"a name or an id ({known})."
         )
@@ -219,4 +220,4 @@ def _speaker_id(trained, speaker):
     is_id = isinstance(speaker, int | np.integer) and not isinstance(speaker, bool)
     if is_id and 0 <= speaker < count:
         return int(speaker)
-    raise ValueError(f"Unknown speaker {speaker!r} for {trained.directory.path}; {known}.")
+    raise FeatureError(f"Unknown speaker {speaker!r} for {trained.directory.path}; {known}.")

@@ -128,3 +128,18 @@ def test_wavenet_output_follows_the_speaker_of_the_batch(two_voice_records):
     assert np.isfinite(float(losses["loss"]))
     with pytest.raises(ValueError, match="give `speaker`"):
         model.compute_losses({key: value for key, value in batch.items() if key != "speaker"})
+
+
+def test_corpus_command_speaks_several_voices(tmp_path, capsys):
+    from ttszoo.cli import main
+
+    assert (
+        main(["ttszoo", "corpus", f"--out={tmp_path}", "--limit=1", "--voices=en-us,en-us+f3"]) == 0
+    )
+    rows = (tmp_path / "metadata.csv").read_text(encoding="utf-8").splitlines()
+    assert [row.split("|")[::3] for row in rows] == [
+        ["demo_en-us_0001", "en-us"],
+        ["demo_en-us-f3_0001", "en-us+f3"],
+    ]
+    assert main(["ttszoo", "corpus", f"--out={tmp_path}", "--voices=en-us"]) == 1
+    assert "two or more different eSpeak NG voice names" in capsys.readouterr().err

@@ -12,7 +12,13 @@ from ttszoo.data.demo_corpus import (
     demo_sentences,
     held_out_sentences,
 )
-from ttszoo.data.features import Feature, FeatureSource, get_feature, register_feature
+from ttszoo.data.features import (
+    Feature,
+    FeatureError,
+    FeatureSource,
+    get_feature,
+    register_feature,
+)
 from ttszoo.data.ljspeech import CorpusProblem, Utterance, read_ljspeech
 from ttszoo.data.preprocess import PreprocessSummary, preprocess_corpus
 
@@ -28,6 +34,7 @@ def __getattr__(name):
 __all__ = [
     "CorpusProblem",
     "Feature",
+    "FeatureError",
     "FeatureSource",
     "PreprocessSummary",
     "Utterance",

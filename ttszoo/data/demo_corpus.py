@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ttszoo.errors import TTSZooError
 from ttszoo.text.cleaners import english_cleaners
 
 _HERE = Path(__file__).parent
@@ -98,12 +99,16 @@ def build_demo_corpus(
     return out_dir
 
 
+class VoicesError(TTSZooError, ValueError):
+    """``voices`` of a multi-speaker demo corpus that are not two or more different names."""
+
+
 def _check_voices(voices):
     """The voices of a multi-speaker corpus as a list (``[]`` for ``None``); clear errors."""
     if voices is None:
         return []
     if isinstance(voices, str) or len(voices) < 2 or len(set(voices)) != len(voices):
-        raise ValueError(
+        raise VoicesError(
             f"voices must be two or more different eSpeak NG voice names, got {voices!r}; "
             "for one voice use `voice`."
         )

@@ -26,9 +26,15 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ttszoo.errors import TTSZooError
+
 STORAGES = ("int64_list", "int64", "float16", "pcm16")
 RESERVED_KEYS = ("id", "frames")  # record entries that are not features
 DTYPES = ("int32", "float32")
+
+
+class FeatureError(TTSZooError, ValueError):
+    """A bad feature declaration, an undeclared feature, or a feature the data cannot give."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,17 +120,19 @@ class Feature:
 
     def __post_init__(self):
         if self.name in RESERVED_KEYS:
-            raise ValueError(f"{self.name!r} is a reserved record key; name the feature otherwise.")
+            raise FeatureError(
+                f"{self.name!r} is a reserved record key; name the feature otherwise."
+            )
         if self.dtype not in DTYPES:
-            raise ValueError(
+            raise FeatureError(
                 f"Feature {self.name!r}: dtype must be one of {DTYPES}, got {self.dtype!r}."
             )
         if self.storage not in STORAGES:
-            raise ValueError(
+            raise FeatureError(
                 f"Feature {self.name!r}: storage must be one of {STORAGES}, got {self.storage!r}."
             )
         if (self.axis is None) != (self.storage == "int64"):
-            raise ValueError(
+            raise FeatureError(
                 f"Feature {self.name!r}: storage 'int64' holds one value per utterance and needs "
                 f"axis=None; the other storages need an axis (got storage={self.storage!r}, "
                 f"axis={self.axis})."
@@ -146,7 +154,7 @@ class Feature:
         length = None if self.axis is None else axis_lengths[self.axis.name]
         expected = self.shape(config, length)
         if value.shape != expected:
-            raise ValueError(
+            raise FeatureError(
                 f"Feature {self.name!r} computed a value of shape {value.shape}, but its "
                 f"declaration gives {expected}; fix its compute function or its dims / "
                 "steps_per_frame."
@@ -161,10 +169,10 @@ def register_feature(feature, replace=False):
     """Adds ``feature`` to the declared features; returns it.
 
     Raises:
-      ValueError: a feature of that name is declared already (``replace=True`` overrides it).
+      FeatureError: a feature of that name is declared already (``replace=True`` overrides it).
     """
     if feature.name in _REGISTRY and not replace:
-        raise ValueError(
+        raise FeatureError(
             f"A feature named {feature.name!r} is declared already; pick another name or pass "
             "replace=True."
         )
@@ -179,9 +187,9 @@ def unregister_feature(name):
 
 
 def get_feature(name):
-    """The declaration of ``name``; a ValueError naming the declared features otherwise."""
+    """The declaration of ``name``; a ``FeatureError`` naming the declared features otherwise."""
     if name not in _REGISTRY:
-        raise ValueError(
+        raise FeatureError(
             f"Unknown feature {name!r}; declared features are {sorted(_REGISTRY)}. Declare new "
             "ones with ttszoo.data.features.register_feature."
         )
@@ -195,7 +203,7 @@ def required_names():
 
 def _speaker_id(source, config):
     if source.speaker_id is None:
-        raise ValueError(
+        raise FeatureError(
             "The 'speaker' feature needs a speaker for every utterance; give the corpus a "
             "speaker column (metadata.csv rows 'id|text|normalized text|speaker')."
         )

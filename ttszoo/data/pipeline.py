@@ -9,7 +9,7 @@ from absl import logging
 import gin
 from ttszoo.audio.config import AudioConfig
 from ttszoo.data import records
-from ttszoo.data.features import AXES, BUCKET_AXIS, FRAMES, TOKENS, get_feature
+from ttszoo.data.features import AXES, BUCKET_AXIS, FRAMES, TOKENS, FeatureError, get_feature
 
 
 def bucket_boundaries(mel_lengths, num_buckets, frame_multiple=1):
@@ -104,7 +104,7 @@ def _check_request(info, split, features, records_dir):
         get_feature(name)  # a clear error for an undeclared name
     missing = sorted(set(features) - set(info["features"]))
     if missing:
-        raise ValueError(
+        raise FeatureError(
             f"Features {sorted(features)} requested, but {records_dir} stores {info['features']}. "
             "Preprocess again with the missing features in `include` ('speaker' needs a corpus "
             "with a speaker column)."

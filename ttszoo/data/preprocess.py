@@ -20,7 +20,14 @@ from tqdm import tqdm
 
 import gin
 from ttszoo.audio.config import AudioConfig
-from ttszoo.data.features import AXES, FRAMES, TOKENS, get_feature, required_names
+from ttszoo.data.features import (
+    AXES,
+    FRAMES,
+    TOKENS,
+    FeatureError,
+    get_feature,
+    required_names,
+)
 from ttszoo.data.ljspeech import CorpusProblem, read_ljspeech, report_problems
 from ttszoo.data.workers import extract_in_subprocesses, features_of
 from ttszoo.text.tokenizer import Tokenizer, UnknownSymbolWarning
@@ -140,14 +147,14 @@ def _stored_features(include, speakers, num_workers):
     for name in optional:
         feature = get_feature(name)
         if feature.required:
-            raise ValueError(f"{name!r} is always stored; leave it out of `include`.")
+            raise FeatureError(f"{name!r} is always stored; leave it out of `include`.")
         if (num_workers or 2) > 1 and feature.compute.__module__ == "__main__":
-            raise ValueError(
+            raise FeatureError(
                 f"Feature {name!r} is declared in __main__, which the worker processes cannot "
                 "import; declare it in an importable module or pass num_workers=1."
             )
     if "speaker" in optional and not speakers:
-        raise ValueError(
+        raise FeatureError(
             "`include` names 'speaker', but the corpus has no speaker column; add one "
             "(metadata.csv rows 'id|text|normalized text|speaker') or leave 'speaker' out."
         )
