@@ -64,11 +64,9 @@ def make_dataset(
       cache: keep the serialised records in memory after the first pass.
 
     Returns:
-      ``tf.data.Dataset`` of dicts: ``text_length`` and ``mel_length`` int32 [B], the requested
-      features -- ``text`` int32 [B, N] (0 = pad), ``mel`` float32 [B, T, n_mels], ``linear``
-      float32 [B, T, n_linear], ``audio`` float32 [B, T * hop_length] with ``audio_length``
-      int32 [B], ``speaker`` int32 [B] -- and the masks of the axes they lie on: ``text_mask``
-      float32 [B, N] with ``text``, ``mel_mask`` float32 [B, T] with any frame feature.
+      ``tf.data.Dataset`` of dicts: the requested features (``speaker`` int32 [B], ``mel``
+      float32 [B, T, n_mels], ...), ``text_length`` and ``mel_length`` int32 [B], and the
+      masks of the axes the features lie on; docs/data.md lists every key with its shape.
     """
     info = records.read_features_file(records_dir)
     _check_request(info, split, features, records_dir)
@@ -79,22 +77,23 @@ def make_dataset(
     pads = _bucket_pads(lengths, num_buckets, frame_multiple)
     shuffle = split == "train" if shuffle is None else shuffle
     repeat = split == "train" if repeat is None else repeat
+    shards = [str(Path(records_dir) / name) for name in split_info["shards"]]
+    dataset = _read_records(shards, cache, shuffle, repeat, seed, shuffle_buffer)
+    dataset = dataset.map(records.decoder(audio_config, features), tf.data.AUTOTUNE)
+    dataset = dataset.filter(_length_filter(limits))
+    dataset = _bucketed_batches(dataset, features, pads, audio_config, batch_size)
+    dataset = dataset.map(_mask_adder(features, audio_config), tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
-    dataset = tf.data.TFRecordDataset([str(Path(records_dir) / n) for n in split_info["shards"]])
+
+def _read_records(paths, cache, shuffle, repeat, seed, shuffle_buffer):
+    """The serialised records of ``paths``, cached, shuffled and repeated as asked."""
+    dataset = tf.data.TFRecordDataset(paths)
     if cache:
         dataset = dataset.cache()
     if shuffle:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        dataset = dataset.repeat()
-    dataset = dataset.map(
-        records.decoder(audio_config, features), num_parallel_calls=tf.data.AUTOTUNE
-    )
-    dataset = dataset.filter(_length_filter(limits))
-    padding = _padding(features, pads, audio_config)
-    dataset = _bucketed_batches(dataset, padding, pads[BUCKET_AXIS.name], batch_size)
-    dataset = dataset.map(_mask_adder(features, audio_config), num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return dataset.repeat() if repeat else dataset
 
 
 def _check_request(info, split, features, records_dir):
@@ -195,11 +194,14 @@ def _padding(features, pads, audio_config):
     return padding
 
 
-def _bucketed_batches(dataset, padding, boundaries, batch_size):
+def _bucketed_batches(dataset, features, pads, audio_config, batch_size):
     """Groups utterances by bucket and pads each batch to its bucket's shapes (drop_remainder).
 
-    With one bucket the batch shapes are set statically.
+    ``pads``: ``{axis name: [padded length of bucket k]}``. With one bucket the batch shapes
+    are set statically.
     """
+    padding = _padding(features, pads, audio_config)
+    boundaries = pads[BUCKET_AXIS.name]
     limits = tf.constant(boundaries, tf.int32)
 
     def bucket_of(example):

@@ -115,12 +115,8 @@ def preprocess_corpus(
     speakers = _speaker_table(utterances)
     stored = _stored_features(include, speakers, num_workers)
     token_ids = _tokenize(utterances, tokenizer, problems)
-    skipped = {problem.item for problem in problems}
-    jobs = [
-        _job(utterance, token_ids[utterance.id], speakers, stored, audio_config)
-        for utterance in utterances
-        if utterance.id in token_ids and utterance.id not in skipped
-    ]
+    usable = [utterance for utterance in utterances if utterance.id in token_ids]
+    jobs = [_job(u, token_ids[u.id], speakers, stored, audio_config) for u in usable]
     examples = _encode_splits(jobs, num_workers, progress, validation_fraction, problems)
     if not any(examples.values()):
         raise ValueError(f"No usable utterance in {corpus_dir}: " + "; ".join(map(str, problems)))
