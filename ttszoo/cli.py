@@ -84,12 +84,19 @@ def _corpus_flags(fv):
     flags.DEFINE_integer(
         "limit", None, "Speak only the first LIMIT sentences.", lower_bound=1, flag_values=fv
     )
+    flags.DEFINE_list(
+        "voices",
+        None,
+        "Several eSpeak NG voices, comma-separated (e.g. en-us,en-us+f3,en-gb-scotland), for a "
+        "multi-speaker corpus: each voice speaks every sentence, its name is the speaker column.",
+        flag_values=fv,
+    )
 
 
 def _corpus(fv):
     from ttszoo.data import build_demo_corpus
 
-    path = build_demo_corpus(fv.out, limit=fv.limit, size=fv.size)
+    path = build_demo_corpus(fv.out, limit=fv.limit, size=fv.size, voices=fv.voices)
     print(f"Demo corpus ready in {path}")
 
 
@@ -233,6 +240,12 @@ def _synthesize_flags(fv):
         lower_bound=1,
         flag_values=fv,
     )
+    flags.DEFINE_string(
+        "speaker",
+        None,
+        "For models conditioned on speakers: a speaker name of the training features.json, or an id.",
+        flag_values=fv,
+    )
     flags.mark_flags_as_required(["acoustic", "out"], flag_values=fv)
     flags.mark_flags_as_mutual_exclusive(["text", "text_file"], required=True, flag_values=fv)
 
@@ -245,11 +258,14 @@ def _synthesize(fv):
         from ttszoo.audio import save_wav
 
         waveform, sample_rate = synthesizer.synthesize_paragraph(
-            fv.text, sentence_pause=fv.sentence_pause, clause_pause=fv.clause_pause
+            fv.text,
+            sentence_pause=fv.sentence_pause,
+            clause_pause=fv.clause_pause,
+            speaker=fv.speaker,
         )
         print(f"Wrote {save_wav(fv.out, waveform, sample_rate)}")
     else:
-        paths = synthesizer.synthesize_file(fv.text_file, fv.out)
+        paths = synthesizer.synthesize_file(fv.text_file, fv.out, speaker=fv.speaker)
         print(f"Wrote {len(paths)} files to {fv.out}")
 
 
@@ -270,6 +286,12 @@ def _export_flags(fv):
         None,
         "Griffin-Lim iterations (default: the model's audio config).",
         lower_bound=1,
+        flag_values=fv,
+    )
+    flags.DEFINE_string(
+        "speaker",
+        None,
+        "For models conditioned on speakers: a speaker name of the training features.json, or an id.",
         flag_values=fv,
     )
     flags.mark_flags_as_required(["acoustic", "out"], flag_values=fv)

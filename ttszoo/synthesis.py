@@ -26,6 +26,7 @@ from tqdm import tqdm
 from ttszoo import audio
 from ttszoo.audio import tf_spectrogram
 from ttszoo.audio.spectrogram import mel_basis
+from ttszoo.data.features import FeatureError
 from ttszoo.text import Tokenizer
 from ttszoo.text.segmentation import CLAUSE, SENTENCE, segment_text
 from ttszoo.training.loading import load_trained_model
@@ -132,14 +133,49 @@ class Synthesizer:
         """Text -> int32 ids ``[1, N]`` (a ValueError for empty or unusable text)."""
         return tf.constant([self.tokenizer.encode(text)], tf.int32)
 
-    def synthesize_ids(self, text_ids):
-        """Text ids ``[B, N]`` -> dict with ``"audio"`` ``[B, S]`` and the acoustic outputs."""
-        outputs = dict(self.acoustic.model.synthesize(text_ids))
+    def _speaker_arguments(self, speaker, batch_size):
+        """Per-model keyword arguments that condition each model on ``speaker``.
+
+        Args:
+          speaker: a speaker name of the models' ``features.json`` speaker table, an id (an
+            int or its digits), or ``None`` (models without speaker conditioning).
+          batch_size: the batch size ``B`` of the ``speaker`` int32 [B] given to the models.
+
+        Returns:
+          ``(acoustic kwargs, vocoder kwargs)``: ``{"speaker": int32 [B]}`` for a model that is
+          conditioned on speakers, ``{}`` otherwise.
+
+        Raises:
+          FeatureError: an unknown speaker (the message names the known ones), a speaker for
+            models that take none, or none for a model that needs one.
+        """
+        trained = [self.acoustic, self.vocoder]
+        conditioned = [model is not None and _speaker_count(model) > 0 for model in trained]
+        if speaker is not None and not any(conditioned):
+            raise FeatureError(
+                f"speaker={speaker!r} was given, but neither model is conditioned on speakers."
+            )
+        kwargs = []
+        for model, takes_speaker in zip(trained, conditioned, strict=True):
+            if not takes_speaker:
+                kwargs.append({})
+                continue
+            speaker_id = _speaker_id(model, speaker)
+            kwargs.append({"speaker": tf.fill([batch_size], tf.constant(speaker_id, tf.int32))})
+        return tuple(kwargs)
+
+    def synthesize_ids(self, text_ids, speaker=None):
+        """Text ids ``[B, N]`` -> dict with ``"audio"`` ``[B, S]`` and the acoustic outputs.
+
+        ``speaker``: a name or id (see ``_speaker_arguments``) for models conditioned on speakers.
+        """
+        acoustic_kwargs, vocoder_kwargs = self._speaker_arguments(speaker, tf.shape(text_ids)[0])
+        outputs = dict(self.acoustic.model.synthesize(text_ids, **acoustic_kwargs))
         if "mel" not in outputs:
             raise ValueError(f"{self.acoustic.info.name}.synthesize() must return a 'mel' entry.")
         source = outputs
         if self.vocoder is not None:
-            source = dict(self.vocoder.model.vocode(outputs["mel"]))
+            source = dict(self.vocoder.model.vocode(outputs["mel"], **vocoder_kwargs))
             outputs.update({f"vocoder_{k}": v for k, v in source.items()})
         if "audio" in source:
             outputs["audio"] = source["audio"]
@@ -152,21 +188,26 @@ class Synthesizer:
             )
         return outputs
 
-    def synthesize(self, text, return_outputs=False):
-        """Text -> ``(waveform float32 [num_samples], sample_rate)`` (plus the outputs dict)."""
-        outputs = self.synthesize_ids(self.encode(text))
+    def synthesize(self, text, return_outputs=False, speaker=None):
+        """Text -> ``(waveform float32 [num_samples], sample_rate)`` (plus the outputs dict).
+
+        ``speaker``: a name or id for models conditioned on speakers (see ``_speaker_arguments``).
+        """
+        outputs = self.synthesize_ids(self.encode(text), speaker=speaker)
         waveform = np.asarray(outputs["audio"][0], np.float32)
         if return_outputs:
             return waveform, self.sample_rate, outputs
         return waveform, self.sample_rate
 
-    def synthesize_to_file(self, text, path):
-        """Synthesizes ``text`` into the wav file ``path``; returns the path."""
-        waveform, sample_rate = self.synthesize(text)
+    def synthesize_to_file(self, text, path, speaker=None):
+        """Synthesizes ``text`` (as ``speaker``) into the wav file ``path``; returns the path."""
+        waveform, sample_rate = self.synthesize(text, speaker=speaker)
         return audio.save_wav(path, waveform, sample_rate)
 
-    def synthesize_file(self, text_file, out_dir, progress=True):
+    def synthesize_file(self, text_file, out_dir, progress=True, speaker=None):
         """Synthesizes each non-empty line of ``text_file`` into ``out_dir/0001.wav`` ...
+
+        ``speaker``: a name or id for models conditioned on speakers.
 
         Returns:
           The list of paths written, in line order.
@@ -178,7 +219,7 @@ class Synthesizer:
         paths = []
         for index, line in enumerate(tqdm(lines, unit="line", disable=not progress), start=1):
             path = f"{out_dir}/{index:04d}.wav"
-            self.synthesize_to_file(line, path)
+            self.synthesize_to_file(line, path, speaker=speaker)
             paths.append(path)
         logging.info("Wrote %d files to %s.", len(paths), out_dir)
         return paths
@@ -193,7 +234,7 @@ class Synthesizer:
         limit = max_symbols or self.max_segment_symbols()
         return segment_text(text, limit, length=lambda piece: len(self.tokenizer.encode(piece)))
 
-    def _synthesize_segments(self, segments, batch_size):
+    def _synthesize_segments(self, segments, batch_size, speaker=None):
         """Waveforms of ``segments`` (a list of 1-D float32 arrays, in order), ``batch_size`` at a
         time; pieces of similar length share a batch, so little decoding is spent on padding."""
         ids = [self.tokenizer.encode(segment.text) for segment in segments]
@@ -205,7 +246,7 @@ class Synthesizer:
             padded = np.zeros([len(chunk), width], np.int32)
             for row, index in enumerate(chunk):
                 padded[row, : len(ids[index])] = ids[index]
-            outputs = self.synthesize_ids(tf.constant(padded))
+            outputs = self.synthesize_ids(tf.constant(padded), speaker=speaker)
             batch_audio = np.asarray(outputs["audio"], np.float32)
             if "mel_length" in outputs:
                 lengths = np.asarray(outputs["mel_length"]) * self.audio_config.hop_length
@@ -223,6 +264,7 @@ class Synthesizer:
         max_symbols=None,
         batch_size=8,
         return_segments=False,
+        speaker=None,
     ):
         """Text of any length -> ``(waveform float32 [num_samples], sample_rate)``.
 
@@ -241,6 +283,7 @@ class Synthesizer:
           max_symbols: the longest piece in tokenizer ids (default ``max_segment_symbols()``).
           batch_size: pieces per batch (>= 1).
           return_segments: also return a list of ``SpokenSegment`` (text and sample range).
+          speaker: a name or id for models conditioned on speakers (see ``_speaker_arguments``).
 
         Raises:
           ValueError: negative pauses, a batch size below 1, or text with nothing to speak.
@@ -257,7 +300,7 @@ class Synthesizer:
             raise ValueError(f"{text!r} holds no words to speak; give some text.")
         pauses = {SENTENCE: sentence_pause, CLAUSE: clause_pause}
         pieces, spoken, position = [], [], 0
-        waveforms = self._synthesize_segments(segments, batch_size)
+        waveforms = self._synthesize_segments(segments, batch_size, speaker)
         for index, (segment, waveform) in enumerate(zip(segments, waveforms, strict=True)):
             spoken.append(
                 SpokenSegment(segment.text, segment.boundary, position, position + len(waveform))
@@ -272,3 +315,30 @@ class Synthesizer:
         if return_segments:
             return waveform, self.sample_rate, spoken
         return waveform, self.sample_rate
+
+
+def _speaker_count(trained):
+    """Speakers a trained model is conditioned on (WaveNet's ``num_speakers``; 0: none)."""
+    return int(getattr(trained.model, "num_speakers", 0) or 0)
+
+
+def _speaker_id(trained, speaker):
+    """The id of ``speaker`` (a name of the model's speaker table, or an id) for ``trained``."""
+    table = trained.directory.features().get("speakers") or {}
+    count = _speaker_count(trained)
+    known = f"known speakers: {', '.join(f'{name} ({index})' for name, index in table.items())}"
+    if not table:
+        known = f"it was trained without a speaker table; give an id in [0, {count})"
+    if speaker is None:
+        raise FeatureError(
+            f"{trained.directory.path} is conditioned on {count} speakers; pass speaker= "
+            f"a name or an id ({known})."
+        )
+    if isinstance(speaker, str) and speaker in table:
+        return table[speaker]
+    if isinstance(speaker, str) and speaker.isdigit():  # an id given as text (the CLI)
+        speaker = int(speaker)
+    is_id = isinstance(speaker, int | np.integer) and not isinstance(speaker, bool)
+    if is_id and 0 <= speaker < count:
+        return int(speaker)
+    raise FeatureError(f"Unknown speaker {speaker!r} for {trained.directory.path}; {known}.")

@@ -69,8 +69,3 @@ def spectrograms(waveform, config):
     linear_magnitude = magnitude(waveform, config)
     mel_magnitude = tf.tensordot(linear_magnitude, mel_matrix(config), axes=1)
     return normalize_db(linear_magnitude, config), normalize_db(mel_magnitude, config)
-
-
-def log_mel(waveform, config):
-    """Normalised mel spectrogram ``[..., 1 + S // hop, n_mels]`` in [0, 1]."""
-    return spectrograms(waveform, config)[1]

@@ -14,6 +14,13 @@ from ttszoo.data.demo_corpus import (
     held_out_long_sentences,
     held_out_sentences,
 )
+from ttszoo.data.features import (
+    Feature,
+    FeatureError,
+    FeatureSource,
+    get_feature,
+    register_feature,
+)
 from ttszoo.data.ljspeech import CorpusProblem, Utterance, read_ljspeech
 from ttszoo.data.preprocess import PreprocessSummary, preprocess_corpus
 
@@ -29,6 +36,9 @@ def __getattr__(name):
 __all__ = [
     "CORPUS_SIZES",
     "CorpusProblem",
+    "Feature",
+    "FeatureError",
+    "FeatureSource",
     "PreprocessSummary",
     "Utterance",
     "bucket_boundaries",
@@ -36,8 +46,10 @@ __all__ = [
     "default_corpus_dir",
     "demo_sentences",
     "held_out_long_sentences",
+    "get_feature",
     "held_out_sentences",
     "make_dataset",
     "preprocess_corpus",
     "read_ljspeech",
+    "register_feature",
 ]

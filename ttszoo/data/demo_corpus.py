@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from ttszoo.data.demo_text import generated_sentences
+from ttszoo.errors import TTSZooError
 from ttszoo.text.cleaners import english_cleaners
 
 _HERE = Path(__file__).parent
@@ -63,56 +64,101 @@ def default_corpus_dir(size="small"):
 
 
 def build_demo_corpus(
-    out_dir=None, limit=None, voice="en-us", words_per_minute=165, progress=True, size="small"
+    out_dir=None,
+    limit=None,
+    voice="en-us",
+    words_per_minute=165,
+    progress=True,
+    size="small",
+    voices=None,
 ):
     """Speaks the demo sentences into an LJSpeech-format corpus folder.
 
     Args:
-      out_dir: destination (default ``default_corpus_dir(size)``); created if needed.
+      out_dir: destination (default ``default_corpus_dir(size)``, or its sibling
+        ``demo_corpus_speakers`` with ``voices``); created if needed.
       limit: speak only the first ``limit`` sentences (tests use a small slice).
       voice: eSpeak NG voice name.
       words_per_minute: speaking rate.
       progress: show a progress bar.
       size: ``"small"`` (332 hand-written sentences) or ``"large"`` (3000, see
         ``demo_sentences``).
+      voices: several eSpeak NG voices (e.g. ``("en-us", "en-us+f3", "en-gb-scotland")``) for a
+        multi-speaker corpus instead of ``voice``: every voice speaks every sentence, and the
+        voice name is the speaker column of ``metadata.csv``.
 
     Returns:
       ``Path`` of the corpus: ``metadata.csv`` (``demo_0001|text|normalized text``),
-      ``wavs/demo_0001.wav`` ... and ``corpus.json`` (the settings, for the cache check).
+      ``wavs/demo_0001.wav`` ... and ``corpus.json`` (the settings, for the cache check). With
+      ``voices``, ids are ``demo_<voice>_0001`` (voice with ``+`` written ``-``) and rows
+      ``id|text|normalized text|voice``.
     """
+    speakers = _check_voices(voices)
     sentences = demo_sentences(size)[:limit]
-    out_dir = Path(out_dir) if out_dir is not None else default_corpus_dir(size)
+    if out_dir is None:  # a multi-speaker corpus does not replace the cached single-voice one
+        out_dir = default_corpus_dir(size)
+        if speakers:
+            out_dir = out_dir.with_name(out_dir.name.replace("demo_corpus", "demo_corpus_speakers"))
+    out_dir = Path(out_dir)
     if not sentences:
         raise ValueError(
             f"limit={limit} leaves no sentences to speak; use a positive limit or None."
         )
     settings = {
         "version": CORPUS_VERSION,
-        "voice": voice,
+        **({"voices": list(voices)} if speakers else {"voice": voice}),
         "words_per_minute": words_per_minute,
         "sentences_sha256": hashlib.sha256("\n".join(sentences).encode()).hexdigest(),
-        "num_utterances": len(sentences),
+        "num_utterances": len(sentences) * len(speakers or [voice]),
         "sample_rate": 22050,
     }
     stamp = out_dir / "corpus.json"
     if stamp.is_file() and json.loads(stamp.read_text()) == settings:
         return out_dir
     (out_dir / "wavs").mkdir(parents=True, exist_ok=True)
-    ids = [f"demo_{index:04d}" for index in range(1, len(sentences) + 1)]
-    job = {"sentences": sentences, "ids": ids, "out_dir": str(out_dir), "voice": voice,
-           "words_per_minute": words_per_minute, "progress": progress}  # fmt: skip
+    rows = _rows(sentences, speakers or [voice], speaker_column=bool(speakers))
+    job = {"rows": rows, "out_dir": str(out_dir), "words_per_minute": words_per_minute,
+           "progress": progress}  # fmt: skip
     subprocess.run(
         [sys.executable, "-c", "from ttszoo.data.demo_corpus import _speak_all; _speak_all()"],
         input=json.dumps(job),
         text=True,
         check=True,
     )
-    rows = [
-        f"{item}|{text}|{english_cleaners(text)}" for item, text in zip(ids, sentences, strict=True)
-    ]
-    (out_dir / "metadata.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    lines = [row["metadata"] for row in rows]
+    (out_dir / "metadata.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     stamp.write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n")
     return out_dir
+
+
+class VoicesError(TTSZooError, ValueError):
+    """``voices`` of a multi-speaker demo corpus that are not two or more different names."""
+
+
+def _check_voices(voices):
+    """The voices of a multi-speaker corpus as a list (``[]`` for ``None``); clear errors."""
+    if voices is None:
+        return []
+    if isinstance(voices, str) or len(voices) < 2 or len(set(voices)) != len(voices):
+        raise VoicesError(
+            f"voices must be two or more different eSpeak NG voice names, got {voices!r}; "
+            "for one voice use `voice`."
+        )
+    return list(voices)
+
+
+def _rows(sentences, voices, speaker_column):
+    """One row per (voice, sentence): id, voice, sentence and its ``metadata.csv`` line."""
+    rows = []
+    for voice in voices:
+        prefix = f"demo_{voice.replace('+', '-')}_" if speaker_column else "demo_"
+        for index, text in enumerate(sentences, start=1):
+            item = f"{prefix}{index:04d}"
+            line = f"{item}|{text}|{english_cleaners(text)}" + (
+                f"|{voice}" if speaker_column else ""
+            )
+            rows.append({"id": item, "voice": voice, "sentence": text, "metadata": line})
+    return rows
 
 
 def _speak_all():
@@ -123,12 +169,11 @@ def _speak_all():
     from ttszoo.text import espeak
 
     job = json.loads(sys.stdin.read())
-    pairs = list(zip(job["ids"], job["sentences"], strict=True))
-    for item, sentence in tqdm(
-        pairs, desc="Speaking demo corpus", unit="utt", disable=not job["progress"]
+    for row in tqdm(
+        job["rows"], desc="Speaking demo corpus", unit="utt", disable=not job["progress"]
     ):
         samples = espeak.synthesize(
-            sentence, voice=job["voice"], words_per_minute=job["words_per_minute"]
+            row["sentence"], voice=row["voice"], words_per_minute=job["words_per_minute"]
         )
-        path = Path(job["out_dir"]) / "wavs" / f"{item}.wav"
+        path = Path(job["out_dir"]) / "wavs" / f"{row['id']}.wav"
         soundfile.write(str(path), samples, espeak.SAMPLE_RATE, subtype="PCM_16")

@@ -1,4 +1,9 @@
-"""Reading an LJSpeech-format corpus: ``metadata.csv`` (``id|text|normalized text``) and ``wavs/``."""
+"""Reading an LJSpeech-format corpus: ``metadata.csv`` (``id|text|normalized text``) and ``wavs/``.
+
+A multi-speaker corpus adds a fourth column, the speaker's name, on every row:
+``id|text|normalized text|speaker`` (the normalized text may be empty). The first row decides
+which of the two layouts a file has.
+"""
 
 import dataclasses
 from pathlib import Path
@@ -8,11 +13,13 @@ from absl import logging
 
 @dataclasses.dataclass(frozen=True)
 class Utterance:
-    """One row of a corpus: ``wav_path`` is ``<corpus>/wavs/<id>.wav``."""
+    """One row of a corpus: ``wav_path`` is ``<corpus>/wavs/<id>.wav``; ``speaker`` the name in
+    the optional fourth column (``None`` without one)."""
 
     id: str
     text: str
     wav_path: Path
+    speaker: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,8 +36,10 @@ class CorpusProblem:
 def read_ljspeech(corpus_dir):
     """Reads ``metadata.csv`` of an LJSpeech-format corpus.
 
-    Each row is ``id|text`` or ``id|text|normalized text``; the normalized text is used when it
-    is not empty. Malformed rows (wrong number of fields, empty id or text, duplicate ids) and
+    Each row is ``id|text`` or ``id|text|normalized text``, or in a multi-speaker corpus (four
+    fields on the first row) ``id|text|normalized text|speaker``; the normalized text is used
+    when it is not empty. Malformed rows (wrong number of fields, empty id, text or speaker,
+    duplicate ids) and
     rows whose ``wavs/<id>.wav`` is missing are reported as ``CorpusProblem``s and skipped; a
     warning names how many were skipped and which.
 
@@ -48,7 +57,7 @@ def read_ljspeech(corpus_dir):
             "'id|text|normalized text' and the audio in wavs/<id>.wav. "
             "Build the demo corpus with `ttszoo corpus --out DIR`."
         )
-    utterances, problems, seen = [], [], set()
+    utterances, problems, seen, field_counts = [], [], set(), None
     with metadata.open(encoding="utf-8") as rows:
         for number, row in enumerate(rows, start=1):
             row = row.rstrip("\n").rstrip("\r")
@@ -56,17 +65,21 @@ def read_ljspeech(corpus_dir):
                 continue
             where = f"{metadata.name} line {number}"
             fields = row.split("|")
-            if len(fields) not in (2, 3):
+            field_counts = field_counts or ((4,) if len(fields) == 4 else (2, 3))
+            if len(fields) not in field_counts:
+                expected = " or ".join(map(str, field_counts))
                 problems.append(
                     CorpusProblem(
-                        where, f"expected 2 or 3 '|'-separated fields, found {len(fields)}"
+                        where, f"expected {expected} '|'-separated fields, found {len(fields)}"
                     )
                 )
                 continue
             item_id = fields[0].strip()
-            text = (fields[2] if len(fields) == 3 and fields[2].strip() else fields[1]).strip()
-            if not item_id or not text:
-                problems.append(CorpusProblem(where, "empty id or text"))
+            text = (fields[2] if len(fields) >= 3 and fields[2].strip() else fields[1]).strip()
+            speaker = fields[3].strip() if len(fields) == 4 else None
+            if not item_id or not text or speaker == "":
+                empty = "speaker" if item_id and text else "id or text"
+                problems.append(CorpusProblem(where, f"empty {empty}"))
                 continue
             if item_id in seen:
                 problems.append(CorpusProblem(where, f"duplicate id {item_id!r}"))
@@ -76,7 +89,7 @@ def read_ljspeech(corpus_dir):
             if not wav_path.is_file():
                 problems.append(CorpusProblem(item_id, f"audio file {wav_path} not found"))
                 continue
-            utterances.append(Utterance(item_id, text, wav_path))
+            utterances.append(Utterance(item_id, text, wav_path, speaker))
     report_problems(problems, total=len(utterances) + len(problems), source=str(corpus_dir))
     return sorted(utterances, key=lambda utterance: utterance.id), problems
 

@@ -20,6 +20,14 @@ from tqdm import tqdm
 
 import gin
 from ttszoo.audio.config import AudioConfig
+from ttszoo.data.features import (
+    AXES,
+    FRAMES,
+    TOKENS,
+    FeatureError,
+    get_feature,
+    required_names,
+)
 from ttszoo.data.ljspeech import CorpusProblem, read_ljspeech, report_problems
 from ttszoo.data.workers import extract_in_subprocesses, features_of
 from ttszoo.text.tokenizer import Tokenizer, UnknownSymbolWarning
@@ -79,35 +87,78 @@ def preprocess_corpus(
     Args:
       corpus_dir: folder with ``metadata.csv`` and ``wavs/``.
       out_dir: destination folder (created); writes ``train-0000k-of-0000n.tfrecord``,
-        ``validation-...`` and ``features.json`` (settings, lengths, skipped items).
+        ``validation-...`` and ``features.json`` (settings, the stored features, the speaker
+        table, lengths, skipped items).
       audio_config: ``AudioConfig`` (default: ``AudioConfig()``).
       tokenizer: ``Tokenizer`` (default: ``Tokenizer()``, characters).
       num_shards: shards per split.
       num_workers: feature-extraction processes (default: the CPU count); 1 works in-process.
       validation_fraction: share of utterances, chosen by a hash of the id, held out.
-      include: optional features to store besides text and mel: ``"linear"``, ``"audio"``.
+      include: optional declared features (``ttszoo.data.features``) to store besides text
+        and mel, e.g. ``"linear"``, ``"audio"``. ``"speaker"`` is stored whenever the corpus
+        has a speaker column; ``features.json`` then maps speaker names to ids (``speakers``).
       progress: show a progress bar.
 
     Returns:
       ``PreprocessSummary``. Bad rows and bad audio files are reported (count and names) and
       skipped; they never stop the run. Raises ValueError when nothing usable is left.
     """
-    from ttszoo.data import records
-
     start = time.perf_counter()
     audio_config = audio_config or AudioConfig()
     tokenizer = tokenizer or Tokenizer()
     if num_shards < 1:
         raise ValueError(f"num_shards must be at least 1, got {num_shards}.")
-    unknown = sorted(set(include) - set(records.OPTIONAL_FEATURES))
-    if unknown:
-        raise ValueError(
-            f"Unknown features {unknown}; optional features are {records.OPTIONAL_FEATURES}."
-        )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
     utterances, problems = read_ljspeech(corpus_dir)
+    speakers = _speaker_table(utterances)
+    stored = _stored_features(include, speakers, num_workers)
+    token_ids = _tokenize(utterances, tokenizer, problems)
+    usable = [utterance for utterance in utterances if utterance.id in token_ids]
+    jobs = [_job(u, token_ids[u.id], speakers, stored, audio_config) for u in usable]
+    examples = _encode_splits(jobs, num_workers, progress, validation_fraction, problems)
+    if not any(examples.values()):
+        raise ValueError(f"No usable utterance in {corpus_dir}: " + "; ".join(map(str, problems)))
+    _write_records(
+        out_dir, examples, num_shards, audio_config, tokenizer, stored, speakers, problems
+    )
+
+    report_problems(problems, total=len(utterances) + len(problems), source=str(corpus_dir))
+    counts = {split: len(items) for split, items in examples.items()}
+    summary = PreprocessSummary(out_dir, counts, problems, time.perf_counter() - start)
+    logging.info("%s", summary)
+    return summary
+
+
+def _speaker_table(utterances):
+    """``{speaker name: id}`` (ids in name order), empty for a corpus without speakers."""
+    names = sorted({u.speaker for u in utterances if u.speaker is not None})
+    return {name: index for index, name in enumerate(names)}
+
+
+def _stored_features(include, speakers, num_workers):
+    """The names of the features to store: the required ones, then ``include`` (sorted)."""
+    optional = set(include) | ({"speaker"} if speakers else set())
+    for name in optional:
+        feature = get_feature(name)
+        if feature.required:
+            raise FeatureError(f"{name!r} is always stored; leave it out of `include`.")
+        if (num_workers or 2) > 1 and feature.compute.__module__ == "__main__":
+            raise FeatureError(
+                f"Feature {name!r} is declared in __main__, which the worker processes cannot "
+                "import; declare it in an importable module or pass num_workers=1."
+            )
+    if "speaker" in optional and not speakers:
+        raise FeatureError(
+            "`include` names 'speaker', but the corpus has no speaker column; add one "
+            "(metadata.csv rows 'id|text|normalized text|speaker') or leave 'speaker' out."
+        )
+    return (*required_names(), *sorted(optional))
+
+
+def _tokenize(utterances, tokenizer, problems):
+    """``{id: token ids}``; text the tokenizer rejects is a problem, dropped symbols a warning."""
     token_ids = {}
     for utterance in utterances:
         with warnings.catch_warnings(record=True) as caught:
@@ -118,43 +169,62 @@ def preprocess_corpus(
                 problems.append(CorpusProblem(utterance.id, str(error)))
         for warning in caught:
             logging.warning("%s: %s", utterance.id, warning.message)
-    jobs = [
-        (u.id, str(u.wav_path), audio_config.to_dict()) for u in utterances if u.id in token_ids
-    ]
+    return token_ids
+
+
+def _job(utterance, token_ids, speakers, stored, audio_config):
+    """The feature-extraction job of one utterance (see ``workers.features_of``)."""
+    return {
+        "id": utterance.id,
+        "wav": str(utterance.wav_path),
+        "audio_config": audio_config.to_dict(),
+        "token_ids": token_ids,
+        "speaker_id": speakers.get(utterance.speaker),
+        "features": list(stored),
+        "modules": sorted({get_feature(name).compute.__module__ for name in stored}),
+    }
+
+
+def _encode_splits(jobs, num_workers, progress, validation_fraction, problems):
+    """``{split: [(id, lengths, serialized example)]}``; unusable audio is added to problems."""
+    from ttszoo.data import records
 
     examples = {split: [] for split in SPLITS}
-    for item_id, features, problem in _extract(jobs, num_workers, progress):
+    for item_id, arrays, problem in _extract(jobs, num_workers, progress):
         if problem is not None:
             problems.append(CorpusProblem(item_id, problem))
             continue
-        split = _split_of(item_id, validation_fraction)
-        examples[split].append((item_id, len(token_ids[item_id]), features.mel.shape[0],
-                                records.encode_example(item_id, token_ids[item_id], features, include)))  # fmt: skip
-    if not any(examples.values()):
-        raise ValueError(f"No usable utterance in {corpus_dir}: " + "; ".join(map(str, problems)))
+        frames = int(arrays.pop("frames"))
+        lengths = {FRAMES.length: frames, TOKENS.length: len(arrays["text"])}
+        serialized = records.encode_example(item_id, frames, arrays)
+        examples[_split_of(item_id, validation_fraction)].append((item_id, lengths, serialized))
     if validation_fraction > 0 and not examples["validation"] and len(examples["train"]) > 1:
         # A small corpus gets at least one held-out utterance: the one whose id hashes lowest.
         index = min(range(len(examples["train"])), key=lambda i: _hash(examples["train"][i][0]))
         examples["validation"].append(examples["train"].pop(index))
+    return examples
+
+
+def _write_records(
+    out_dir, examples, num_shards, audio_config, tokenizer, stored, speakers, problems
+):
+    """Writes the shards of every split and ``features.json``."""
+    from ttszoo.data import records
 
     info = {
         "format_version": records.FORMAT_VERSION,
         "audio_config": audio_config.to_dict(),
         "tokenizer": tokenizer.get_config(),
         "vocab_size": tokenizer.vocab_size,
-        "features": ["text", "mel", *sorted(include)],
-        "splits": {},
+        "features": list(stored),
+        "speakers": speakers,
+        "splits": {
+            split: _write_split(out_dir, split, items, num_shards)
+            for split, items in examples.items()
+        },
         "skipped": [dataclasses.asdict(problem) for problem in problems],
     }
-    for split, items in examples.items():
-        info["splits"][split] = _write_split(records, out_dir, split, items, num_shards)
     (out_dir / records.FEATURES_FILE).write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
-
-    report_problems(problems, total=len(utterances) + len(problems), source=str(corpus_dir))
-    counts = {split: len(items) for split, items in examples.items()}
-    summary = PreprocessSummary(out_dir, counts, problems, time.perf_counter() - start)
-    logging.info("%s", summary)
-    return summary
 
 
 def _extract(jobs, num_workers, progress):
@@ -169,19 +239,17 @@ def _extract(jobs, num_workers, progress):
             bar.update()
 
 
-def _write_split(records, out_dir, split, items, num_shards):
+def _write_split(out_dir, split, items, num_shards):
+    """Writes one split's shards; returns its ``features.json`` entry (ids and axis lengths)."""
     import tensorflow as tf
 
     shards = min(num_shards, len(items)) or 1
     names = [f"{split}-{index:05d}-of-{shards:05d}.tfrecord" for index in range(shards)]
     for index, name in enumerate(names):
         with tf.io.TFRecordWriter(str(out_dir / name)) as writer:
-            for _, _, _, serialized in items[index::shards]:
+            for _, _, serialized in items[index::shards]:
                 writer.write(serialized)
-    return {
-        "shards": names,
-        "num_utterances": len(items),
-        "ids": [item[0] for item in items],
-        "text_lengths": [item[1] for item in items],
-        "mel_lengths": [item[2] for item in items],
-    }
+    entry = {"shards": names, "num_utterances": len(items), "ids": [item[0] for item in items]}
+    for axis in AXES:
+        entry[f"{axis.length}s"] = [item[1][axis.length] for item in items]
+    return entry

@@ -1,18 +1,20 @@
 """The TFRecord format of preprocessed utterances, and the ``features.json`` beside the shards.
 
-One ``tf.train.Example`` per utterance:
+One ``tf.train.Example`` per utterance: ``id`` (bytes), ``frames`` (int64, the number of
+spectrogram frames T) and one entry per stored feature, encoded as its declaration
+(``ttszoo.data.features``) says:
 
-| key | type | content |
+| storage | record entry | decoded |
 |---|---|---|
-| ``id`` | bytes | utterance id |
-| ``text`` | int64 list | token ids, EOS included |
-| ``frames`` | int64 | number of spectrogram frames T |
-| ``mel`` | bytes | float16 ``[T, n_mels]`` in [0, 1] |
-| ``linear`` | bytes | float16 ``[T, n_linear]`` in [0, 1] (optional) |
-| ``audio`` | bytes | int16 PCM ``[T * hop_length]`` (optional) |
+| ``int64_list`` | int64 list | int32 ``[L]`` |
+| ``int64`` | one int64 | int32 ``[]`` |
+| ``float16`` | float16 bytes | float32 ``[L * steps, *dims]`` |
+| ``pcm16`` | int16 PCM bytes of values in [-1, 1] | float32 ``[L * steps]`` |
 
-float16 keeps 11 significant bits, far finer than the [0, 1] dB scale needs (1e-3 of 100 dB);
-int16 audio is the source resolution.
+The built-in features: ``text`` (token ids, EOS included), ``mel`` (``[T, n_mels]`` in [0, 1]),
+``linear`` (``[T, n_linear]``), ``audio`` (``[T * hop_length]``) and ``speaker`` (the id in
+the ``speakers`` table of ``features.json``). float16 keeps 11 significant bits, far finer
+than the [0, 1] dB scale needs (1e-3 of 100 dB); int16 audio is the source resolution.
 """
 
 import json
@@ -21,9 +23,11 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from ttszoo.data.features import AXES, get_feature
+
 FORMAT_VERSION = 1
 FEATURES_FILE = "features.json"
-OPTIONAL_FEATURES = ("linear", "audio")
+PCM_SCALE = 32767.0
 
 
 def _bytes(value):
@@ -34,54 +38,85 @@ def _ints(values):
     return tf.train.Feature(int64_list=tf.train.Int64List(value=list(values)))
 
 
-def encode_example(item_id, token_ids, features, include=OPTIONAL_FEATURES):
-    """Serialises one utterance (an ``AudioFeatures``) deterministically (sorted map keys)."""
-    fields = {
-        "id": _bytes(item_id.encode("utf-8")),
-        "text": _ints(token_ids),
-        "frames": _ints([features.mel.shape[0]]),
-        "mel": _bytes(features.mel.astype(np.float16).tobytes()),
-    }
-    if "linear" in include:
-        fields["linear"] = _bytes(features.linear.astype(np.float16).tobytes())
-    if "audio" in include:
-        pcm = np.round(np.clip(features.waveform, -1.0, 1.0) * 32767.0).astype(np.int16)
-        fields["audio"] = _bytes(pcm.tobytes())
+def _encode(storage, value):
+    if storage == "int64_list":
+        return _ints(np.asarray(value).tolist())
+    if storage == "int64":
+        return _ints([int(value)])
+    if storage == "float16":
+        return _bytes(np.asarray(value).astype(np.float16).tobytes())
+    pcm = np.round(np.clip(value, -1.0, 1.0) * PCM_SCALE).astype(np.int16)
+    return _bytes(pcm.tobytes())
+
+
+def encode_example(item_id, frames, values):
+    """Serialises one utterance deterministically (sorted map keys).
+
+    Args:
+      item_id: the utterance id.
+      frames: its number of spectrogram frames.
+      values: ``{feature name: np.ndarray}`` as the features' ``compute`` returns them.
+    """
+    fields = {"id": _bytes(item_id.encode("utf-8")), "frames": _ints([frames])}
+    for name, value in values.items():
+        fields[name] = _encode(get_feature(name).storage, value)
     example = tf.train.Example(features=tf.train.Features(feature=fields))
     return example.SerializeToString(deterministic=True)
+
+
+def _parse_spec(storage):
+    if storage == "int64_list":
+        return tf.io.VarLenFeature(tf.int64)
+    if storage == "int64":
+        return tf.io.FixedLenFeature([], tf.int64)
+    return tf.io.FixedLenFeature([], tf.string)
+
+
+def _decode(feature, raw, length, audio_config):
+    if feature.storage == "int64_list":
+        return tf.cast(tf.sparse.to_dense(raw), tf.int32)
+    if feature.storage == "int64":
+        return tf.cast(raw, tf.int32)
+    if feature.storage == "float16":
+        values = tf.cast(tf.io.decode_raw(raw, tf.float16), tf.float32)
+    else:
+        values = tf.cast(tf.io.decode_raw(raw, tf.int16), tf.float32) / PCM_SCALE
+    steps = length * feature.steps_per_frame(audio_config)
+    return tf.reshape(values, [steps, *feature.dims(audio_config)])
 
 
 def decoder(audio_config, features=("text", "mel")):
     """Returns ``parse(serialized) -> dict`` of the requested features, as float32/int32 tensors.
 
-    Keys: ``text`` [N], ``text_length`` [], ``mel`` [T, n_mels], ``mel_length`` [],
-    ``linear`` [T, n_linear], ``audio`` [T * hop] and ``audio_length`` [].
+    Besides the features (shapes as in the table above), the dict holds each axis' length
+    (``text_length`` [], ``mel_length`` []) and each feature's own ``length_key`` (e.g.
+    ``audio_length`` [] = ``mel_length * hop_length``).
     """
-    spec = {"text": tf.io.VarLenFeature(tf.int64), "frames": tf.io.FixedLenFeature([], tf.int64)}
-    for name in ("mel", "linear", "audio"):
-        if name in features:
-            spec[name] = tf.io.FixedLenFeature([], tf.string)
+    declared = [get_feature(name) for name in features]
+    measured_by = [get_feature(axis.measured_by) for axis in AXES if axis.measured_by]
+    parsed = {feature.name: feature for feature in [*declared, *measured_by]}
+    spec = {name: _parse_spec(feature.storage) for name, feature in parsed.items()}
+    spec["frames"] = tf.io.FixedLenFeature([], tf.int64)
 
     def parse(serialized):
         raw = tf.io.parse_single_example(serialized, spec)
-        frames = tf.cast(raw["frames"], tf.int32)
-        text = tf.cast(tf.sparse.to_dense(raw["text"]), tf.int32)
-        out = {"text": text, "text_length": tf.shape(text)[0], "mel_length": frames}
-        if "mel" in features:
-            out["mel"] = _spectrogram(raw["mel"], frames, audio_config.n_mels)
-        if "linear" in features:
-            out["linear"] = _spectrogram(raw["linear"], frames, audio_config.n_linear)
-        if "audio" in features:
-            out["audio"] = tf.cast(tf.io.decode_raw(raw["audio"], tf.int16), tf.float32) / 32767.0
-            out["audio_length"] = frames * audio_config.hop_length
-        return out
+        lengths = {}
+        for axis in AXES:
+            if axis.measured_by is None:
+                lengths[axis.name] = tf.cast(raw["frames"], tf.int32)
+            else:
+                lengths[axis.name] = tf.cast(raw[axis.measured_by].dense_shape[0], tf.int32)
+        decoded = {axis.length: lengths[axis.name] for axis in AXES}
+        for name, feature in parsed.items():
+            length = None if feature.axis is None else lengths[feature.axis.name]
+            if name not in features:
+                continue  # parsed only for its length
+            decoded[name] = _decode(feature, raw[name], length, audio_config)
+            if feature.length_key:
+                decoded[feature.length_key] = length * feature.steps_per_frame(audio_config)
+        return decoded
 
     return parse
-
-
-def _spectrogram(raw, frames, bins):
-    values = tf.cast(tf.io.decode_raw(raw, tf.float16), tf.float32)
-    return tf.reshape(values, [frames, bins])
 
 
 def read_features_file(records_dir):

@@ -4,11 +4,13 @@ Each worker is ``python -c "from ttszoo.data.workers import serve; serve()"``: u
 ``multiprocessing`` pool it does not re-import the caller's ``__main__`` (which may import
 TensorFlow, or lack an ``if __name__ == "__main__":`` guard). The parent writes jobs to the
 worker's stdin as JSON lines; the worker answers each job with one frame on stdout -- a header
-(kind, payload length) and either an ``.npz`` archive of the features, read back with
+(kind, payload length) and either an ``.npz`` archive of the declared features
+(``ttszoo.data.features``) the job names, read back with
 ``allow_pickle=False``, or the text of the problem. Jobs go out round-robin, so results come
 back in job order and the output is deterministic.
 """
 
+import importlib
 import io
 import json
 import struct
@@ -20,7 +22,8 @@ import numpy as np
 
 from ttszoo.audio.config import AudioConfig
 from ttszoo.audio.io import AudioError, load_wav
-from ttszoo.audio.spectrogram import AudioFeatures, compute_features
+from ttszoo.audio.spectrogram import compute_features
+from ttszoo.data.features import FRAMES, TOKENS, FeatureSource, get_feature
 
 _HEADER = struct.Struct("<cQ")
 _FEATURES, _PROBLEM = b"F", b"P"
@@ -28,23 +31,41 @@ _COMMAND = [sys.executable, "-c", "from ttszoo.data.workers import serve; serve(
 
 
 def features_of(job):
-    """``(id, wav path, AudioConfig dict)`` -> ``(id, AudioFeatures or None, problem or None)``."""
-    item_id, path, config_values = job
-    config = AudioConfig.from_dict(config_values)
+    """Computes the declared features of one corpus row.
+
+    Args:
+      job: a dict with ``id``, ``wav`` (path), ``audio_config`` (``AudioConfig.to_dict()``),
+        ``token_ids``, ``speaker_id`` (or ``None``), ``features`` (names) and ``modules`` (the
+        modules that declare them, imported first by worker processes).
+
+    Returns:
+      ``(id, arrays, None)`` with ``arrays`` a dict of every named feature's value plus
+      ``"frames"`` (the utterance's frame count), or ``(id, None, problem)`` for unusable audio.
+    """
+    item_id, token_ids = job["id"], job["token_ids"]
+    config = AudioConfig.from_dict(job["audio_config"])
     try:
-        return item_id, compute_features(load_wav(path, config.sample_rate), config), None
+        audio = compute_features(load_wav(job["wav"], config.sample_rate), config)
     except (AudioError, ValueError) as error:
         return item_id, None, str(error)
+    source = FeatureSource(token_ids, audio, job["speaker_id"])
+    lengths = {FRAMES.name: audio.mel.shape[0], TOKENS.name: len(token_ids)}
+    arrays = {name: get_feature(name).computed(source, config, lengths) for name in job["features"]}
+    arrays["frames"] = np.asarray(lengths[FRAMES.name], np.int64)
+    return item_id, arrays, None
 
 
 def serve():
     """Worker main loop: a JSON job per stdin line, a frame per job on stdout."""
     out = sys.stdout.buffer
     for line in sys.stdin:
-        _, features, problem = features_of(json.loads(line))
+        job = json.loads(line)
+        for module in job["modules"]:  # features declared outside ttszoo register on import
+            importlib.import_module(module)
+        _, arrays, problem = features_of(job)
         if problem is None:
             buffer = io.BytesIO()
-            np.savez(buffer, waveform=features.waveform, linear=features.linear, mel=features.mel)
+            np.savez(buffer, **arrays)
             kind, payload = _FEATURES, buffer.getvalue()
         else:
             kind, payload = _PROBLEM, problem.encode("utf-8")
@@ -85,14 +106,10 @@ def extract_in_subprocesses(jobs, num_workers):
             kind, size = _HEADER.unpack(_read_exactly(worker, _HEADER.size))
             payload = _read_exactly(worker, size)
             if kind == _PROBLEM:
-                yield job[0], None, payload.decode("utf-8")
+                yield job["id"], None, payload.decode("utf-8")
             else:
                 with np.load(io.BytesIO(payload), allow_pickle=False) as arrays:
-                    yield (
-                        job[0],
-                        AudioFeatures(arrays["waveform"], arrays["linear"], arrays["mel"]),
-                        None,
-                    )
+                    yield job["id"], {name: arrays[name] for name in arrays.files}, None
     finally:
         for worker in workers:
             worker.kill()

@@ -258,7 +258,8 @@ class WaveNetVocoder(keras.Model):
         if speaker is None:
             raise ValueError(
                 f"The model is conditioned on {self.num_speakers} speakers: give `speaker`, "
-                "int32 [B] (a 'speaker' entry in the batch)."
+                "int32 [B] (a 'speaker' entry in the batch: records of a corpus with a speaker "
+                "column and 'speaker' in ttszoo.data.make_dataset.features)."
             )
         speaker = tf.convert_to_tensor(speaker)
         if speaker.shape.rank != 1:
