@@ -67,6 +67,10 @@ def test_year(number, words):
         ("the 1990s", "the nineteen nineties"),
         ("in 1887", "in eighteen eighty seven"),
         ("call 007", "call zero zero seven"),
+        ("at 7:30 tonight", "at seven thirty tonight"),
+        ("by 6:05", "by six oh five"),
+        ("at 12:00.", "at twelve o'clock."),
+        ("from 23:45", "from twenty three forty five"),
     ],
 )
 def test_expand_numbers(text, expected):

@@ -23,7 +23,7 @@ from ttszoo.errors import TTSZooError
 from ttszoo.text.cleaners import english_cleaners
 
 _HERE = Path(__file__).parent
-CORPUS_VERSION = 1
+CORPUS_VERSION = 2
 CORPUS_SIZES = {"small": 332, "large": 3000}
 """Number of utterances of each corpus size."""
 
@@ -148,7 +148,7 @@ def _check_voices(voices):
 
 
 def _rows(sentences, voices, speaker_column):
-    """One row per (voice, sentence): id, voice, sentence and its ``metadata.csv`` line."""
+    """One row per (voice, sentence): id, voice, the text spoken and its ``metadata.csv`` line."""
     rows = []
     for voice in voices:
         prefix = f"demo_{voice.replace('+', '-')}_" if speaker_column else "demo_"
@@ -157,7 +157,11 @@ def _rows(sentences, voices, speaker_column):
             line = f"{item}|{text}|{english_cleaners(text)}" + (
                 f"|{voice}" if speaker_column else ""
             )
-            rows.append({"id": item, "voice": voice, "sentence": text, "metadata": line})
+            # eSpeak NG speaks the cleaned transcript, not the written text: it reads some written
+            # forms ("$12.50", "1887") otherwise than the transcript spells them.
+            rows.append(
+                {"id": item, "voice": voice, "spoken": english_cleaners(text), "metadata": line}
+            )
     return rows
 
 
@@ -173,7 +177,7 @@ def _speak_all():
         job["rows"], desc="Speaking demo corpus", unit="utt", disable=not job["progress"]
     ):
         samples = espeak.synthesize(
-            row["sentence"], voice=row["voice"], words_per_minute=job["words_per_minute"]
+            row["spoken"], voice=row["voice"], words_per_minute=job["words_per_minute"]
         )
         path = Path(job["out_dir"]) / "wavs" / f"{row['id']}.wav"
         soundfile.write(str(path), samples, espeak.SAMPLE_RATE, subtype="PCM_16")

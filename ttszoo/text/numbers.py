@@ -1,7 +1,7 @@
 """Spelling out numbers in English for the text cleaners.
 
 Handles grouped integers (``1,234``), decimals (``3.14``), ordinals (``21st``), currency
-(``$3.50``, ``£2``), percentages (``50%``), years (``1999``, ``2010s``) and negative numbers.
+(``$3.50``, ``£2``), percentages (``50%``), clock times (``7:30``), years (``1999``, ``2010s``) and negative numbers.
 """
 
 import re
@@ -27,6 +27,7 @@ _DECADE = re.compile(r"\b(1[1-9]\d0|20\d0)s\b")
 _DECIMAL = re.compile(r"\b(\d+)\.(\d+)\b")
 _NEGATIVE = re.compile(r"(?<![\w-])-(\d)")
 _INTEGER = re.compile(r"\b\d+\b")
+_CLOCK = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b")
 
 
 def _below_thousand(number):
@@ -101,6 +102,14 @@ def _integer(match):
     return cardinal(number)
 
 
+def _clock(match):
+    """``7:30 -> 'seven thirty'``, ``7:05 -> 'seven oh five'``, ``7:00 -> 'seven o'clock'``."""
+    hours, minutes = int(match.group(1)), int(match.group(2))
+    if minutes == 0:
+        return f"{cardinal(hours)} o'clock"
+    return f"{cardinal(hours)} {'oh ' + _ONES[minutes] if minutes < 10 else cardinal(minutes)}"
+
+
 def _decade(match):
     words = year(int(match.group(1))).split()
     words[-1] = words[-1][:-1] + "ies" if words[-1].endswith("y") else words[-1] + "s"
@@ -111,6 +120,7 @@ def expand_numbers(text):
     """Replaces every number in ``text`` by words."""
     text = _GROUPED.sub(lambda m: cardinal(int(m.group(0).replace(",", ""))), text)
     text = _CURRENCY.sub(_currency, text)
+    text = _CLOCK.sub(_clock, text)
     text = _PERCENT.sub(lambda m: f"{m.group(1)} percent", text)
     text = _ORDINAL.sub(lambda m: ordinal(int(m.group(1))), text)
     text = _DECADE.sub(_decade, text)
