@@ -104,20 +104,46 @@ class Synthesizer:
         return tf.constant([self.tokenizer.encode(text)], tf.int32)
 
     def synthesize_ids(self, text_ids):
-        """Text ids ``[B, N]`` -> dict with ``"audio"`` ``[B, S]`` and the acoustic outputs."""
+        """Text ids ``[B, N]`` -> dict with ``"audio"`` ``[B, S]`` and the acoustic outputs.
+
+        Autoregressive models also return ``"stopped"`` (bool ``[B]``: False where the step
+        guard, not the stop rule, ended the utterance; a warning is logged then) and
+        ``"forced_steps"`` (decoder steps whose attention was forced), see each model's
+        ``synthesize``.
+        """
         outputs = dict(self.acoustic.model.synthesize(text_ids))
         if "mel" not in outputs:
             raise ValueError(f"{self.acoustic.info.name}.synthesize() must return a 'mel' entry.")
-        source = outputs
+        if "stopped" in outputs and not bool(tf.reduce_all(outputs["stopped"])):
+            logging.warning(
+                "%s reached its step guard before the stop rule ended the utterance: the end "
+                "of the text may be missing or babbled. `ttszoo evaluate` measures how often.",
+                self.acoustic.info.name,
+            )
+        if self.vocoder is None and "audio" in outputs:
+            return outputs
+        outputs.update(self.vocode(outputs["mel"], linear=outputs.get("linear")))
+        return outputs
+
+    def vocode(self, mel, linear=None):
+        """Mel ``[B, T, n_mels]`` (normalised) -> dict with ``"audio"`` ``[B, S]``.
+
+        With a vocoder its outputs come back too, prefixed ``vocoder_``. Without one, or for a
+        vocoder that predicts a linear spectrogram, Griffin-Lim makes the waveform from that
+        linear spectrogram, from ``linear`` (an acoustic model's own ``[B, T, n_linear]``), or
+        from the mel mapped back to linear frequencies.
+        """
+        outputs = {}
+        source = {} if linear is None else {"linear": linear}
         if self.vocoder is not None:
-            source = dict(self.vocoder.model.vocode(outputs["mel"]))
+            source = dict(self.vocoder.model.vocode(mel))
             outputs.update({f"vocoder_{k}": v for k, v in source.items()})
         if "audio" in source:
             outputs["audio"] = source["audio"]
         else:
             linear = source.get("linear")
             if linear is None:
-                linear = mel_to_linear(outputs["mel"], self.audio_config)
+                linear = mel_to_linear(mel, self.audio_config)
             outputs["audio"] = audio.griffin_lim(
                 linear, self.audio_config, iterations=self.griffin_lim_iters
             )

@@ -20,6 +20,9 @@ from ttszoo.text.cleaners import english_cleaners
 
 _HERE = Path(__file__).parent
 CORPUS_VERSION = 1
+VOICE = "en-us"
+WORDS_PER_MINUTE = 165
+"""The eSpeak NG voice and speaking rate of the demo corpus (``ttszoo evaluate`` reuses them)."""
 
 
 def demo_sentences():
@@ -38,7 +41,9 @@ def default_corpus_dir():
     return Path(cache) / "demo_corpus"
 
 
-def build_demo_corpus(out_dir=None, limit=None, voice="en-us", words_per_minute=165, progress=True):
+def build_demo_corpus(
+    out_dir=None, limit=None, voice=VOICE, words_per_minute=WORDS_PER_MINUTE, progress=True
+):
     """Speaks the demo sentences into an LJSpeech-format corpus folder.
 
     Args:
@@ -69,22 +74,47 @@ def build_demo_corpus(out_dir=None, limit=None, voice="en-us", words_per_minute=
     stamp = out_dir / "corpus.json"
     if stamp.is_file() and json.loads(stamp.read_text()) == settings:
         return out_dir
-    (out_dir / "wavs").mkdir(parents=True, exist_ok=True)
     ids = [f"demo_{index:04d}" for index in range(1, len(sentences) + 1)]
-    job = {"sentences": sentences, "ids": ids, "out_dir": str(out_dir), "voice": voice,
-           "words_per_minute": words_per_minute, "progress": progress}  # fmt: skip
-    subprocess.run(
-        [sys.executable, "-c", "from ttszoo.data.demo_corpus import _speak_all; _speak_all()"],
-        input=json.dumps(job),
-        text=True,
-        check=True,
-    )
+    speak_sentences(sentences, out_dir / "wavs", ids, voice, words_per_minute, progress)
     rows = [
         f"{item}|{text}|{english_cleaners(text)}" for item, text in zip(ids, sentences, strict=True)
     ]
     (out_dir / "metadata.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     stamp.write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n")
     return out_dir
+
+
+def speak_sentences(
+    sentences,
+    out_dir,
+    names,
+    voice=VOICE,
+    words_per_minute=WORDS_PER_MINUTE,
+    progress=True,
+    description="Speaking demo corpus",
+):
+    """Speaks each sentence into ``out_dir/<name>.wav`` (22050 Hz, 16 bit) with eSpeak NG.
+
+    The sentences are spoken in order in a fresh process, so the same list gives the same bytes
+    on every run (libespeak-ng carries state from one utterance to the next).
+
+    Returns:
+      The list of ``Path`` written, in sentence order.
+    """
+    if len(names) != len(sentences):
+        raise ValueError(f"Got {len(sentences)} sentences but {len(names)} file names.")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    job = {"sentences": list(sentences), "ids": list(names), "out_dir": str(out_dir),
+           "voice": voice, "words_per_minute": words_per_minute, "progress": progress,
+           "description": description}  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-c", "from ttszoo.data.demo_corpus import _speak_all; _speak_all()"],
+        input=json.dumps(job),
+        text=True,
+        check=True,
+    )
+    return [out_dir / f"{name}.wav" for name in names]
 
 
 def _speak_all():
@@ -97,10 +127,10 @@ def _speak_all():
     job = json.loads(sys.stdin.read())
     pairs = list(zip(job["ids"], job["sentences"], strict=True))
     for item, sentence in tqdm(
-        pairs, desc="Speaking demo corpus", unit="utt", disable=not job["progress"]
+        pairs, desc=job["description"], unit="utt", disable=not job["progress"]
     ):
         samples = espeak.synthesize(
             sentence, voice=job["voice"], words_per_minute=job["words_per_minute"]
         )
-        path = Path(job["out_dir"]) / "wavs" / f"{item}.wav"
+        path = Path(job["out_dir"]) / f"{item}.wav"
         soundfile.write(str(path), samples, espeak.SAMPLE_RATE, subtype="PCM_16")
