@@ -45,6 +45,15 @@ def mel_to_linear(mel, audio_config):
     return tf_spectrogram.normalize_db(linear, audio_config)
 
 
+def read_lines(text_file):
+    """The non-empty lines of a UTF-8 text file, stripped (a ValueError if there are none)."""
+    with open(text_file, encoding="utf-8") as stream:
+        lines = [line.strip() for line in stream if line.strip()]
+    if not lines:
+        raise ValueError(f"{text_file} holds no text; give one sentence per line.")
+    return lines
+
+
 class Synthesizer:
     """Text -> waveform with an acoustic model and an optional vocoder.
 
@@ -168,10 +177,7 @@ class Synthesizer:
         Returns:
           The list of paths written, in line order.
         """
-        with open(text_file, encoding="utf-8") as stream:
-            lines = [line.strip() for line in stream if line.strip()]
-        if not lines:
-            raise ValueError(f"{text_file} holds no text; give one sentence per line.")
+        lines = read_lines(text_file)
         paths = []
         for index, line in enumerate(tqdm(lines, unit="line", disable=not progress), start=1):
             path = f"{out_dir}/{index:04d}.wav"

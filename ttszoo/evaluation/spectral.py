@@ -70,10 +70,18 @@ def mcd_costs(cepstra, other):
 def utterance_features(waveform, audio_config, order=DEFAULT_ORDER):
     """Analyses a waveform at ``audio_config.sample_rate`` into ``UtteranceFeatures``.
 
+    A waveform with nothing above the trimming threshold (silence) is analysed untrimmed.
+
     Raises:
-      ValueError: for a waveform that is silent or shorter than one hop after trimming.
+      ValueError: for a waveform shorter than one hop.
     """
-    features = compute_features(np.asarray(waveform, np.float32), audio_config)
+    waveform = np.asarray(waveform, np.float32)
+    try:
+        features = compute_features(waveform, audio_config)
+    except ValueError:
+        # Nothing above the trimming threshold (a silent synthesis): analyse it whole.
+        untrimmed = dataclasses.replace(audio_config, trim_top_db=None)
+        features = compute_features(waveform, untrimmed)
     log_mel = np.log(denormalize_db(features.mel.astype(np.float64), audio_config))
     mel_db = 20.0 / np.log(10.0) * log_mel
     return UtteranceFeatures(
