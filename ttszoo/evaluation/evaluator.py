@@ -93,6 +93,12 @@ class Evaluator:
     def __init__(self, synthesizer, order=DEFAULT_ORDER, plots=True, progress=True):
         if plots:
             require_matplotlib()
+        bands = synthesizer.audio_config.n_mels
+        if not 1 <= order < bands:
+            raise ValueError(
+                f"The mel-cepstral order must be in [1, {bands - 1}] for this model's {bands} mel "
+                f"bands, got {order}."
+            )
         self.synthesizer = synthesizer
         self.order = order
         self.plots = plots
@@ -212,6 +218,7 @@ class Evaluator:
             "decoder_steps": steps,
             "forced_steps": forced_steps,
             "forced_fraction": forced_steps / steps,
+            "last_step_forced": bool(synthesis.forced[-1]),
             "skip": report["skip"],
             "repeat": report["repeat"],
             "stall": report["stall"],
