@@ -38,6 +38,7 @@ def test_clean_diagonal_alignment_passes():
 def test_each_failure_is_detected(path, stopped, failure):
     report = alignment_report(path_alignment(path, 10), stopped=stopped)
     assert report[failure] and report["failed"]
+    assert all(type(report[key]) is bool for key in ("skip", "repeat", "stall", "no_stop"))
     others = {"skip", "repeat", "stall", "no_stop"} - {failure}
     assert not any(report[other] for other in others)
 

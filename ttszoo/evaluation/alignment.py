@@ -117,8 +117,9 @@ def alignment_report(
     if expected_outputs is not None and stopped:
         too_short = outputs < expected_outputs / length_tolerance
         too_long = outputs > expected_outputs * length_tolerance
-    skip = skip_jump or (bool(stopped) and furthest[-1] < symbols - 1 - end_tolerance) or too_short
-    repeat = fell_back or too_long
+    unfinished = bool(stopped) and bool(furthest[-1] < symbols - 1 - end_tolerance)
+    skip = bool(skip_jump or unfinished or too_short)
+    repeat = bool(fell_back or too_long)
     stall = bool(longest_stall > max_stay)
     no_stop = not bool(stopped)
     return {
