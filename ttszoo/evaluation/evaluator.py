@@ -1,7 +1,8 @@
 """``ttszoo evaluate``: does a trained acoustic model say the sentences it is given?
 
     from ttszoo.evaluation import evaluate
-    summary = evaluate("runs/t2m", "sentences.txt", "eval_out", vocoder="runs/ssrn")
+    result = evaluate("runs/t2m", "sentences.txt", "eval_out", vocoder="runs/ssrn")
+    result["summary"]["all"]["mcd_d_rel"]
 
 Each sentence is synthesized, compared with a reference recording of the same sentence (a
 folder of wavs, or eSpeak NG with the demo corpus' settings) and with the other sentences'
@@ -149,7 +150,7 @@ class Evaluator:
 
         Raises:
           ValueError: fewer than two sentences (the ceiling and retrieval compare with the
-            other sentences), or as many references as sentences missing.
+            other sentences), or not one reference per sentence.
         """
         sentences = list(sentences)
         if len(sentences) < 2:
