@@ -44,6 +44,8 @@ setup(
     extras_require={
         "demo": ["espeakng-loader>=0.2"],
         "plots": ["matplotlib>=3.6"],
+        # `ttszoo evaluate` with its defaults: eSpeak NG references and pictures.
+        "eval": ["espeakng-loader>=0.2", "matplotlib>=3.6"],
         "dev": [
             "pytest>=7",
             "ruff>=0.5",

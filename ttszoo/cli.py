@@ -6,6 +6,7 @@ Commands:
   train        train (or resume) a gin-configured model into a model directory
   synthesize   text (or a file of lines) to wav with trained model directories
   export       write a trained pipeline as a TensorFlow SavedModel for serving
+  evaluate     score a trained model on sentences against reference recordings
   schedule-search  find a few-step noise schedule for a trained diffusion vocoder
   models       list the registered models
 
@@ -306,6 +307,88 @@ def _export(fv):
     print(f"Exported a SavedModel to {fv.out}")
 
 
+# evaluate
+
+
+def _evaluate_flags(fv):
+    flags.DEFINE_string(
+        "acoustic", None, "The acoustic model directory (text -> spectrogram).", flag_values=fv
+    )
+    flags.DEFINE_string(
+        "vocoder", None, "The vocoder model directory (default: Griffin-Lim).", flag_values=fv
+    )
+    flags.DEFINE_string(
+        "sentences",
+        None,
+        "A UTF-8 file with one sentence per line (at least 2), e.g. "
+        "ttszoo/data/demo_heldout_sentences.txt.",
+        flag_values=fv,
+    )
+    flags.DEFINE_string(
+        "references",
+        None,
+        "A folder with one reference wav per sentence, named by line number: 0001.wav, "
+        "0002.wav ... (default: eSpeak NG renders them, see --espeak_voice).",
+        flag_values=fv,
+    )
+    flags.DEFINE_string(
+        "espeak_voice",
+        None,
+        "Render the references with this eSpeak NG voice and the demo corpus' settings "
+        "(default when --references is not given: the demo corpus' voice, en-us).",
+        flag_values=fv,
+    )
+    flags.DEFINE_string(
+        "out",
+        None,
+        "The output folder: report.md, report.json, synthesized/, pictures/ (and references/).",
+        flag_values=fv,
+    )
+    flags.DEFINE_integer(
+        "griffin_lim_iters",
+        None,
+        "Griffin-Lim iterations (default: the model's audio config).",
+        lower_bound=1,
+        flag_values=fv,
+    )
+    flags.DEFINE_integer(
+        "mcd_order",
+        24,
+        "Mel-cepstral coefficients 1..MCD_ORDER enter the mel-cepstral distortion.",
+        lower_bound=1,
+        flag_values=fv,
+    )
+    flags.DEFINE_bool(
+        "plots", True, "Write one picture per sentence (needs matplotlib).", flag_values=fv
+    )
+    flags.mark_flags_as_required(["acoustic", "sentences", "out"], flag_values=fv)
+    flags.mark_flags_as_mutual_exclusive(["references", "espeak_voice"], flag_values=fv)
+
+
+def _evaluate(fv):
+    from ttszoo.evaluation import evaluate
+
+    result = evaluate(
+        fv.acoustic,
+        fv.sentences,
+        fv.out,
+        vocoder=fv.vocoder,
+        references=fv.references,
+        espeak_voice=fv.espeak_voice,
+        griffin_lim_iters=fv.griffin_lim_iters,
+        order=fv.mcd_order,
+        plots=fv.plots,
+    )
+    overall = result["summary"]["all"]
+    print(
+        f"{overall['sentences']} sentences: {overall['forced_fraction']:.1%} forced steps, "
+        f"{overall['step_guard_stops']} stopped by the step guard, "
+        f"{overall['alignment_failures']} with alignment failures, MCD {overall['mcd']:.2f} dB "
+        f"(d_rel {overall['mcd_d_rel']:.2f}), retrieval {overall['mcd_retrieval']:.0%}.\n"
+        f"Report: {result['report']}"
+    )
+
+
 # models
 
 
@@ -435,6 +518,12 @@ COMMANDS = {
             "write a trained pipeline as a TensorFlow SavedModel for serving",
             _export_flags,
             _export,
+        ),
+        Command(
+            "evaluate",
+            "score a trained model on sentences against reference recordings",
+            _evaluate_flags,
+            _evaluate,
         ),
         Command("models", "list the registered models", _models_flags, _models),
         Command(

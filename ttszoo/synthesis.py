@@ -75,6 +75,15 @@ def mel_to_linear(mel, audio_config):
     return tf_spectrogram.normalize_db(linear, audio_config)
 
 
+def read_lines(text_file):
+    """The non-empty lines of a UTF-8 text file, stripped (a ValueError if there are none)."""
+    with open(text_file, encoding="utf-8") as stream:
+        lines = [line.strip() for line in stream if line.strip()]
+    if not lines:
+        raise ValueError(f"{text_file} holds no text; give one sentence per line.")
+    return lines
+
+
 class Synthesizer:
     """Text -> waveform with an acoustic model and an optional vocoder.
 
@@ -168,21 +177,48 @@ class Synthesizer:
         """Text ids ``[B, N]`` -> dict with ``"audio"`` ``[B, S]`` and the acoustic outputs.
 
         ``speaker``: a name or id (see ``_speaker_arguments``) for models conditioned on speakers.
+        Autoregressive models also return ``"stopped"`` (bool ``[B]``: False where the step
+        guard, not the stop rule, ended the utterance; a warning is logged then) and
+        ``"forced_steps"`` (decoder steps whose attention was forced), see each model's
+        ``synthesize``.
         """
-        acoustic_kwargs, vocoder_kwargs = self._speaker_arguments(speaker, tf.shape(text_ids)[0])
+        acoustic_kwargs, _ = self._speaker_arguments(speaker, tf.shape(text_ids)[0])
         outputs = dict(self.acoustic.model.synthesize(text_ids, **acoustic_kwargs))
         if "mel" not in outputs:
             raise ValueError(f"{self.acoustic.info.name}.synthesize() must return a 'mel' entry.")
-        source = outputs
+        if "stopped" in outputs and not bool(tf.reduce_all(outputs["stopped"])):
+            logging.warning(
+                "%s reached its step guard before the stop rule ended the utterance: the end "
+                "of the text may be missing or babbled. `ttszoo evaluate` measures how often.",
+                self.acoustic.info.name,
+            )
+        if self.vocoder is None and "audio" in outputs:
+            return outputs
+        outputs.update(self.vocode(outputs["mel"], linear=outputs.get("linear"), speaker=speaker))
+        return outputs
+
+    def vocode(self, mel, linear=None, speaker=None):
+        """Mel ``[B, T, n_mels]`` (normalised) -> dict with ``"audio"`` ``[B, S]``.
+
+        ``speaker``: a name or id for a vocoder conditioned on speakers.
+
+        With a vocoder its outputs come back too, prefixed ``vocoder_``. Without one, or for a
+        vocoder that predicts a linear spectrogram, Griffin-Lim makes the waveform from that
+        linear spectrogram, from ``linear`` (an acoustic model's own ``[B, T, n_linear]``), or
+        from the mel mapped back to linear frequencies.
+        """
+        outputs = {}
+        source = {} if linear is None else {"linear": linear}
         if self.vocoder is not None:
-            source = dict(self.vocoder.model.vocode(outputs["mel"], **vocoder_kwargs))
+            _, vocoder_kwargs = self._speaker_arguments(speaker, tf.shape(mel)[0])
+            source = dict(self.vocoder.model.vocode(mel, **vocoder_kwargs))
             outputs.update({f"vocoder_{k}": v for k, v in source.items()})
         if "audio" in source:
             outputs["audio"] = source["audio"]
         else:
             linear = source.get("linear")
             if linear is None:
-                linear = mel_to_linear(outputs["mel"], self.audio_config)
+                linear = mel_to_linear(mel, self.audio_config)
             outputs["audio"] = audio.griffin_lim(
                 linear, self.audio_config, iterations=self.griffin_lim_iters
             )
@@ -212,10 +248,7 @@ class Synthesizer:
         Returns:
           The list of paths written, in line order.
         """
-        with open(text_file, encoding="utf-8") as stream:
-            lines = [line.strip() for line in stream if line.strip()]
-        if not lines:
-            raise ValueError(f"{text_file} holds no text; give one sentence per line.")
+        lines = read_lines(text_file)
         paths = []
         for index, line in enumerate(tqdm(lines, unit="line", disable=not progress), start=1):
             path = f"{out_dir}/{index:04d}.wav"

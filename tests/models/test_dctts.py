@@ -149,6 +149,18 @@ def test_forcibly_incremental_attention_during_synthesis():
     np.testing.assert_array_equal(alignment.argmax(0), [2, 4])
 
 
+def test_synthesis_reports_the_stop_reason_and_the_forced_steps():
+    ids = tf.constant([[3, 3, 3, 3, 1]], tf.int32)
+    # Jumps to the end at once: steps 0 and 1 are forced, step 2 reaches the end (stop rule).
+    outputs = synthesize_autoregressively(ScriptedAttention(lambda t: 4 + 0 * t, 5), ids, 50)
+    assert bool(outputs["stopped"][0]) and int(outputs["forced_steps"][0]) == 2
+    np.testing.assert_array_equal(outputs["forced"].numpy()[0], [True, True, False])
+    # Stays on the first symbol: never forced, ended by the step guard.
+    outputs = synthesize_autoregressively(ScriptedAttention(lambda t: 0 * t, 5), ids, 7)
+    assert not bool(outputs["stopped"][0]) and int(outputs["forced_steps"][0]) == 0
+    assert outputs["forced"].shape == (1, 7)
+
+
 def test_synthesize_returns_full_rate_mel_and_refuses_bad_text():
     model = small_text2mel()
     outputs = model.synthesize(text_batch()[:1], max_steps=6)

@@ -89,7 +89,7 @@ def test_forcibly_incremental_attention_follows_the_paper_rule():
     previous = np.array([0, 4, 0, 5, 9, 4, 8])  # moves -> 0, -1, 4 (forced), 3, 0, -2 (forced), 1
     text_length = np.array([10, 10, 10, 10, 10, 10, 9])
     expected, positions = numpy_fia(probabilities, previous, text_length)
-    got, got_positions = forcibly_incremental_attention(
+    got, got_positions, forced = forcibly_incremental_attention(
         tf.constant(probabilities),
         tf.constant(previous, tf.int32),
         tf.constant(text_length, tf.int32),
@@ -97,14 +97,15 @@ def test_forcibly_incremental_attention_follows_the_paper_rule():
     np.testing.assert_allclose(got.numpy(), expected)
     np.testing.assert_array_equal(got_positions.numpy(), positions)
     np.testing.assert_array_equal(positions, [0, 3, 1, 8, 9, 5, 9])
+    np.testing.assert_array_equal(forced.numpy(), [0, 0, 1, 0, 0, 1, 0])
 
 
 def test_forced_position_is_clamped_to_the_last_symbol():
     probabilities = np.eye(4, dtype=np.float32)[[0]]
-    got, position = forcibly_incremental_attention(
+    got, position, forced = forcibly_incremental_attention(
         tf.constant(probabilities), tf.constant([3]), tf.constant([4])
     )
-    assert int(position[0]) == 3 and got.numpy()[0, 3] == 1.0
+    assert int(position[0]) == 3 and got.numpy()[0, 3] == 1.0 and bool(forced[0])
 
 
 def test_dc_window_keeps_previous_to_previous_plus_two():

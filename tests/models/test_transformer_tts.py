@@ -192,6 +192,8 @@ def test_synthesis_shapes_and_stop_token(synthesis_model):
     assert outputs["mel"].shape == (2, 2, N_MELS)
     assert outputs["alignment"].shape == (2, 7, 2)
     assert outputs["step_alignment"].shape == (2, 7, 1)
+    assert outputs["forced"].shape == (2, 1) and not outputs["forced"].numpy().any()
+    np.testing.assert_array_equal(outputs["forced_steps"].numpy(), [0, 0])
     np.testing.assert_array_equal(outputs["mel"].numpy()[:, 1], 0.0)
 
 

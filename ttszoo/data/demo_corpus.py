@@ -26,6 +26,9 @@ _HERE = Path(__file__).parent
 CORPUS_VERSION = 2
 CORPUS_SIZES = {"small": 332, "large": 3000}
 """Number of utterances of each corpus size."""
+VOICE = "en-us"
+WORDS_PER_MINUTE = 165
+"""The eSpeak NG voice and speaking rate of the demo corpus (``ttszoo evaluate`` reuses them)."""
 
 
 def _lines(name):
@@ -66,8 +69,8 @@ def default_corpus_dir(size="small"):
 def build_demo_corpus(
     out_dir=None,
     limit=None,
-    voice="en-us",
-    words_per_minute=165,
+    voice=VOICE,
+    words_per_minute=WORDS_PER_MINUTE,
     progress=True,
     size="small",
     voices=None,
@@ -115,16 +118,17 @@ def build_demo_corpus(
     stamp = out_dir / "corpus.json"
     if stamp.is_file() and json.loads(stamp.read_text()) == settings:
         return out_dir
-    (out_dir / "wavs").mkdir(parents=True, exist_ok=True)
     rows = _rows(sentences, speakers or [voice], speaker_column=bool(speakers))
-    job = {"rows": rows, "out_dir": str(out_dir), "words_per_minute": words_per_minute,
-           "progress": progress}  # fmt: skip
-    subprocess.run(
-        [sys.executable, "-c", "from ttszoo.data.demo_corpus import _speak_all; _speak_all()"],
-        input=json.dumps(job),
-        text=True,
-        check=True,
-    )
+    for speaker in speakers or [voice]:
+        spoken = [row for row in rows if row["voice"] == speaker]
+        speak_sentences(
+            [row["sentence"] for row in spoken],
+            out_dir / "wavs",
+            [row["id"] for row in spoken],
+            speaker,
+            words_per_minute,
+            progress,
+        )
     lines = [row["metadata"] for row in rows]
     (out_dir / "metadata.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     stamp.write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n")
@@ -148,7 +152,7 @@ def _check_voices(voices):
 
 
 def _rows(sentences, voices, speaker_column):
-    """One row per (voice, sentence): id, voice, the text spoken and its ``metadata.csv`` line."""
+    """One row per (voice, sentence): id, voice, sentence and its ``metadata.csv`` line."""
     rows = []
     for voice in voices:
         prefix = f"demo_{voice.replace('+', '-')}_" if speaker_column else "demo_"
@@ -157,12 +161,43 @@ def _rows(sentences, voices, speaker_column):
             line = f"{item}|{text}|{english_cleaners(text)}" + (
                 f"|{voice}" if speaker_column else ""
             )
-            # eSpeak NG speaks the cleaned transcript, not the written text: it reads some written
-            # forms ("$12.50", "1887") otherwise than the transcript spells them.
-            rows.append(
-                {"id": item, "voice": voice, "spoken": english_cleaners(text), "metadata": line}
-            )
+            rows.append({"id": item, "voice": voice, "sentence": text, "metadata": line})
     return rows
+
+
+def speak_sentences(
+    sentences,
+    out_dir,
+    names,
+    voice=VOICE,
+    words_per_minute=WORDS_PER_MINUTE,
+    progress=True,
+    description="Speaking demo corpus",
+):
+    """Speaks each sentence into ``out_dir/<name>.wav`` (22050 Hz, 16 bit) with eSpeak NG.
+
+    eSpeak NG speaks each sentence's cleaned transcript (``english_cleaners``), not the written
+    text: it reads some written forms ("$12.50", "1887") otherwise than the transcript spells
+    them. The sentences are spoken in order in a fresh process, so the same list gives the same
+    bytes on every run (libespeak-ng carries state from one utterance to the next).
+
+    Returns:
+      The list of ``Path`` written, in sentence order.
+    """
+    if len(names) != len(sentences):
+        raise ValueError(f"Got {len(sentences)} sentences but {len(names)} file names.")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    job = {"sentences": [english_cleaners(sentence) for sentence in sentences], "ids": list(names), "out_dir": str(out_dir),
+           "voice": voice, "words_per_minute": words_per_minute, "progress": progress,
+           "description": description}  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-c", "from ttszoo.data.demo_corpus import _speak_all; _speak_all()"],
+        input=json.dumps(job),
+        text=True,
+        check=True,
+    )
+    return [out_dir / f"{name}.wav" for name in names]
 
 
 def _speak_all():
@@ -173,11 +208,12 @@ def _speak_all():
     from ttszoo.text import espeak
 
     job = json.loads(sys.stdin.read())
-    for row in tqdm(
-        job["rows"], desc="Speaking demo corpus", unit="utt", disable=not job["progress"]
+    pairs = list(zip(job["ids"], job["sentences"], strict=True))
+    for item, sentence in tqdm(
+        pairs, desc=job["description"], unit="utt", disable=not job["progress"]
     ):
         samples = espeak.synthesize(
-            row["spoken"], voice=row["voice"], words_per_minute=job["words_per_minute"]
+            sentence, voice=job["voice"], words_per_minute=job["words_per_minute"]
         )
-        path = Path(job["out_dir"]) / "wavs" / f"{row['id']}.wav"
+        path = Path(job["out_dir"]) / f"{item}.wav"
         soundfile.write(str(path), samples, espeak.SAMPLE_RATE, subtype="PCM_16")

@@ -1,0 +1,51 @@
+"""Evaluation: does a model say its text? Alignment failures, distances to references, reports.
+
+``evaluate`` / ``Evaluator`` run ``ttszoo evaluate`` (docs/evaluation.md); the pieces are
+importable on their own: ``alignment_report`` (skips, repeats, stalls), ``dtw``, the
+mel-cepstral and log-mel features (``utterance_features``, ``mel_cepstra``, ``mcd_costs``)
+and the set scores (``ceilings``, ``relative_distance``, ``retrieved``).
+
+``Evaluator``, ``evaluate`` and ``distance`` load lazily: the evaluator imports the Synthesizer
+and with it the models, and the diffusion models themselves import ``evaluation.logmel``.
+"""
+
+import importlib
+
+from ttszoo.evaluation.alignment import alignment_report, diagonality, failure_rates
+from ttszoo.evaluation.dtw import Warping, dtw, euclidean_costs, l1_costs
+from ttszoo.evaluation.scoring import (
+    LENGTH_BUCKETS,
+    ceilings,
+    length_bucket,
+    relative_distance,
+    retrieved,
+)
+from ttszoo.evaluation.spectral import UtteranceFeatures, mcd_costs, mel_cepstra, utterance_features
+
+__all__ = [
+    "LENGTH_BUCKETS",
+    "Evaluator",
+    "UtteranceFeatures",
+    "Warping",
+    "alignment_report",
+    "ceilings",
+    "diagonality",
+    "distance",
+    "dtw",
+    "euclidean_costs",
+    "evaluate",
+    "failure_rates",
+    "l1_costs",
+    "length_bucket",
+    "mcd_costs",
+    "mel_cepstra",
+    "relative_distance",
+    "retrieved",
+    "utterance_features",
+]
+
+
+def __getattr__(name):
+    if name in ("Evaluator", "evaluate", "distance"):
+        return getattr(importlib.import_module("ttszoo.evaluation.evaluator"), name)
+    raise AttributeError(f"module 'ttszoo.evaluation' has no attribute {name!r}")

@@ -1,19 +1,25 @@
-"""Attention-alignment failure metrics for autoregressive TTS: skips, repeats, no stop.
+"""Attention-alignment failure metrics for autoregressive TTS: skips, repeats, stalls, no stop.
 
 An attention-based acoustic model fails on an utterance when its encoder-decoder alignment
-skips symbols (words go missing), returns to symbols it has passed or sticks to one (words are
-repeated or babbled), or never predicts the stop token (the output runs to the length limit).
-He et al. 2019 (arXiv 1906.00672) count such failures by listening; here they are read off the
-alignment, in numpy, from its most-attended-symbol path:
+skips symbols (words go missing), returns to symbols it has passed (words are repeated), sticks
+to one symbol or creeps between neighbouring ones without moving on (babble, a drone), or never
+predicts the stop token (the output runs to the length limit). He et al. 2019 (arXiv
+1906.00672) count such failures by listening; here they are read off the alignment, in numpy,
+from its most-attended-symbol path. Progress is the furthest symbol the path has reached, and
+only the model's own attention makes progress: a column that an inference rule replaced
+(``forced``, DCTTS' forcibly incremental attention) never does, so a rule that drags the
+attention along cannot hide a stalled model.
 
-* ``skip``: the path jumps forward by more than ``max_jump`` symbols between two decoder
-  outputs, or the utterance stopped before the path reached the last ``end_tolerance + 1``
-  symbols, or (given ``expected_outputs``) it stopped after fewer than ``expected_outputs /
-  length_tolerance`` outputs: too short to have said the whole text;
-* ``repeat``: the path falls back by more than ``max_backtrack`` symbols below the furthest
-  symbol it has reached, or stays on one symbol for more than ``max_stay`` outputs, or (given
-  ``expected_outputs``) it stopped after more than ``expected_outputs * length_tolerance``
-  outputs;
+* ``skip``: an unforced peak lies more than ``max_jump`` symbols beyond the furthest symbol
+  reached before it, or the utterance stopped before its own attention reached the last
+  ``end_tolerance + 1`` symbols, or (given ``expected_outputs``) it stopped after fewer than
+  ``expected_outputs / length_tolerance`` outputs: too short to have said the whole text;
+* ``repeat``: an unforced peak falls back more than ``max_backtrack`` symbols below the furthest
+  symbol reached, or (given ``expected_outputs``) it stopped after more than ``expected_outputs
+  * length_tolerance`` outputs;
+* ``stall``: more than ``max_stay`` consecutive outputs (forced ones included) pass without
+  progress before the last symbol is reached: staying on one symbol, alternating between two
+  neighbours, or being moved only by the rule;
 * ``no_stop``: the decoder hit its maximum length.
 
 Two soft measures describe how clean the alignment is: the focus rate (mean over outputs of
@@ -49,6 +55,7 @@ def diagonality(alignment, band=0.2):
 def alignment_report(
     alignment,
     stopped=True,
+    forced=None,
     max_jump=3,
     max_backtrack=2,
     max_stay=None,
@@ -63,10 +70,12 @@ def alignment_report(
       alignment: [N, T] alignment over the N valid symbols and T produced outputs (decoder
         steps or frames; ``max_stay`` counts in the same unit).
       stopped: whether the decoder predicted the stop token (False: it hit the length limit).
-      max_jump: largest allowed forward jump of the path between two outputs, in symbols.
+      forced: optional bool [T], True where an inference rule replaced the output's attention;
+        such outputs never count as progress.
+      max_jump: largest allowed forward jump of the path beyond its furthest symbol, in symbols.
       max_backtrack: how far below its furthest symbol the path may fall back.
-      max_stay: most outputs allowed on one symbol; ``max(8, 4 * T / N)`` if None (four times
-        the mean).
+      max_stay: most consecutive outputs without progress; ``max(8, 4 * T / N)`` if None (four
+        times the mean).
       end_tolerance: a stopped utterance must reach symbol ``N - 1 - end_tolerance``.
       band: diagonality band.
       expected_outputs: the typical number of outputs for this text (for example its symbols
@@ -75,54 +84,74 @@ def alignment_report(
         from ``expected_outputs`` by.
 
     Returns:
-      dict with bools ``skip``, ``repeat``, ``no_stop``, ``failed`` (any of them) and floats
-      ``focus_rate``, ``diagonality``.
+      dict with bools ``skip``, ``repeat``, ``stall``, ``no_stop``, ``failed`` (any of them),
+      the int ``longest_stall`` (outputs) and floats ``focus_rate``, ``diagonality``.
 
     Raises:
-      ValueError: for an alignment that is not a non-empty 2-D array.
+      ValueError: for an alignment that is not a non-empty 2-D array, or a ``forced`` mask of
+        another length.
     """
     alignment = np.asarray(alignment, np.float64)
     if alignment.ndim != 2 or 0 in alignment.shape:
         raise ValueError(
             f"alignment must be a non-empty [symbols, outputs] array, got shape {alignment.shape}."
         )
-    symbols, outputs = alignment.shape
-    path = alignment_path(alignment)
-    steps = np.diff(path)
-    furthest = np.maximum.accumulate(path)
     if length_tolerance <= 1.0:
         raise ValueError(f"length_tolerance must be > 1, got {length_tolerance}.")
+    symbols, outputs = alignment.shape
+    forced = np.zeros(outputs, bool) if forced is None else np.asarray(forced, bool)
+    if forced.shape != (outputs,):
+        raise ValueError(
+            f"forced must hold one flag per output ({outputs}), got shape {forced.shape}."
+        )
+    path = alignment_path(alignment)
+    own = np.where(forced, -1, path)  # forced outputs reach nothing
+    furthest = np.maximum.accumulate(own)  # [T], -1 before the first unforced output
+    before = np.r_[-1, furthest[:-1]]
+    skip_jump = bool(((own - before > max_jump) & ~forced).any())
+    fell_back = bool(((own < before - max_backtrack) & ~forced).any())
+    longest_stall = _longest_stall(furthest, symbols - 1)
+    if max_stay is None:
+        max_stay = max(8, 4 * outputs / symbols)
     too_short = too_long = False
     if expected_outputs is not None and stopped:
         too_short = outputs < expected_outputs / length_tolerance
         too_long = outputs > expected_outputs * length_tolerance
-    if max_stay is None:
-        max_stay = max(8, 4 * outputs / symbols)
-    run_lengths = np.diff(np.flatnonzero(np.diff(np.r_[-1, path, -1]) != 0))
-    skip = (
-        bool((steps > max_jump).any())
-        or (bool(stopped) and furthest[-1] < symbols - 1 - end_tolerance)
-        or too_short
-    )
-    repeat = (
-        bool((path < furthest - max_backtrack).any())
-        or bool(run_lengths.max() > max_stay)
-        or too_long
-    )
+    unfinished = bool(stopped) and bool(furthest[-1] < symbols - 1 - end_tolerance)
+    skip = bool(skip_jump or unfinished or too_short)
+    repeat = bool(fell_back or too_long)
+    stall = bool(longest_stall > max_stay)
     no_stop = not bool(stopped)
     return {
         "skip": skip,
         "repeat": repeat,
+        "stall": stall,
         "no_stop": no_stop,
-        "failed": skip or repeat or no_stop,
+        "failed": skip or repeat or stall or no_stop,
+        "longest_stall": longest_stall,
         "focus_rate": float(alignment.max(axis=0).mean()),
         "diagonality": diagonality(alignment, band),
     }
+
+
+def _longest_stall(furthest, last):
+    """Longest run of outputs that do not raise ``furthest``, counted until it reaches ``last``."""
+    longest = run = 0
+    reached = -1
+    for value in furthest:
+        if reached >= last:
+            break
+        if value > reached:
+            reached, run = value, 0
+        else:
+            run += 1
+            longest = max(longest, run)
+    return longest
 
 
 def failure_rates(reports):
     """Share of utterances with each failure, and the mean soft measures, over ``reports``."""
     if not reports:
         raise ValueError("failure_rates needs at least one report.")
-    keys = ("skip", "repeat", "no_stop", "failed", "focus_rate", "diagonality")
+    keys = ("skip", "repeat", "stall", "no_stop", "failed", "focus_rate", "diagonality")
     return {key: float(np.mean([report[key] for report in reports])) for key in keys}

@@ -31,7 +31,8 @@ def forcibly_incremental_attention(probabilities, previous, text_length, back=1,
       back, forward: the allowed move is ``-back <= n_t - n_{t-1} <= forward``.
 
     Returns:
-      ``(probabilities [B, N], positions int32 [B])``: the kept or forced attention and its peak.
+      ``(probabilities [B, N], positions int32 [B], forced bool [B])``: the kept or forced
+      attention, its peak, and whether the rule replaced the column.
     """
     position = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
     move = position - previous
@@ -39,7 +40,7 @@ def forcibly_incremental_attention(probabilities, previous, text_length, back=1,
     target = tf.minimum(previous + 1, text_length - 1)
     one_hot = tf.one_hot(target, tf.shape(probabilities)[-1], dtype=probabilities.dtype)
     probabilities = tf.where(forced[:, None], one_hot, probabilities)
-    return probabilities, tf.where(forced, target, position)
+    return probabilities, tf.where(forced, target, position), forced
 
 
 def windowed_scores(scores, previous, window):
@@ -74,7 +75,10 @@ def synthesize_autoregressively(
     Returns:
       dict: ``"reduced_mel"`` float32 [B, T, F] (zero after each utterance's end),
       ``"alignment"`` float32 [B, N, T], ``"reduced_length"`` int32 [B] (frames up to and with
-      the stop frame, or ``max_steps``).
+      the stop frame, or ``max_steps``), ``"stopped"`` bool [B] (True: the stop rule ended the
+      utterance; False: the ``max_steps`` guard did), ``"forced"`` bool [B, T] (the step's
+      attention was replaced by forcibly incremental attention; False after the end) and
+      ``"forced_steps"`` int32 [B] (their number).
     """
     if attention_mode not in ATTENTION_MODES:
         raise ValueError(
@@ -87,7 +91,15 @@ def synthesize_autoregressively(
     text_length = tf.reduce_sum(tf.cast(text_mask, tf.int32), axis=1)
     start = -1 if attention_mode == "paper" else 0
 
-    def step(t, frame, states, previous, done, lengths, frames, alignments):
+    def step(t, frame, states, previous, done, lengths, frames, alignments, forced_steps):
+        rule = {"forced": tf.zeros([batch], tf.bool)}
+
+        def force(probabilities):
+            probabilities, _, rule["forced"] = forcibly_incremental_attention(
+                probabilities, previous, text_length
+            )
+            return probabilities
+
         query, logits, probabilities, states = model.decode_step(
             frame,
             states,
@@ -97,9 +109,7 @@ def synthesize_autoregressively(
             score_fn=(lambda s: windowed_scores(s, previous, window))
             if attention_mode == "window"
             else None,
-            attention_fn=(lambda p: forcibly_incremental_attention(p, previous, text_length)[0])
-            if attention_mode == "paper"
-            else None,
+            attention_fn=force if attention_mode == "paper" else None,
         )
         position = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
         reached = (position >= text_length - 1) & stop
@@ -114,6 +124,7 @@ def synthesize_autoregressively(
             lengths,
             frames.write(t, frame[:, 0]),
             alignments.write(t, probabilities),
+            forced_steps.write(t, rule["forced"]),
         )
 
     def keep_going(t, frame, states, previous, done, *_):
@@ -131,11 +142,20 @@ def synthesize_autoregressively(
             tf.fill([batch], tf.cast(max_steps, tf.int32)),
             tf.TensorArray(tf.float32, size=0, dynamic_size=True),
             tf.TensorArray(tf.float32, size=0, dynamic_size=True),
+            tf.TensorArray(tf.bool, size=0, dynamic_size=True),
         ),
     )
-    steps, lengths, frames, alignments = loop[0], loop[5], loop[6], loop[7]
+    steps, done, lengths, frames, alignments = loop[0], loop[4], loop[5], loop[6], loop[7]
     lengths = tf.minimum(lengths, steps)
     valid = tf.sequence_mask(lengths, steps, tf.float32)  # [B, T]
     mel = tf.transpose(frames.stack(), [1, 0, 2]) * valid[..., None]
     alignment = tf.transpose(alignments.stack(), [1, 2, 0]) * valid[:, None, :]
-    return {"reduced_mel": mel, "alignment": alignment, "reduced_length": lengths}
+    forced = tf.transpose(loop[8].stack()) & (valid > 0)
+    return {
+        "reduced_mel": mel,
+        "alignment": alignment,
+        "reduced_length": lengths,
+        "stopped": done,
+        "forced": forced,
+        "forced_steps": tf.reduce_sum(tf.cast(forced, tf.int32), axis=1),
+    }

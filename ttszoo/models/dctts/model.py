@@ -310,7 +310,10 @@ class Text2Mel(keras.Model):
         Returns:
           dict: ``"mel"`` float32 ``[B, T * r, F]`` (each reduced frame repeated r times),
           ``"reduced_mel"`` ``[B, T, F]``, ``"alignment"`` ``[B, N, T]``, ``"mel_length"`` and
-          ``"reduced_length"`` int32 ``[B]``.
+          ``"reduced_length"`` int32 ``[B]``, ``"stopped"`` bool ``[B]`` (False: the
+          ``max_decoder_steps`` guard ended it), ``"forced"`` bool ``[B, T]`` and
+          ``"forced_steps"`` int32 ``[B]`` (steps whose attention forcibly incremental
+          attention replaced).
         """
         text_ids = tf.convert_to_tensor(text_ids, tf.int32)
         self.check_text_ids(text_ids)

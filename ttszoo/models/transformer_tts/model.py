@@ -583,7 +583,9 @@ class TransformerTTS(keras.Model):
         Returns a dict: ``mel`` [B, T, n_mels] (zero after each utterance's end), ``mel_length``
         [B] int32, ``stopped`` [B] bool (False: the maximum length cut the utterance, see the
         class docstring), ``alignment`` [B, N, T] float32 (``alignment_layer``'s, each decoder
-        step repeated for its r frames) and ``step_alignment`` [B, N, steps].
+        step repeated for its r frames), ``step_alignment`` [B, N, steps], and ``forced`` [B,
+        steps] bool with ``forced_steps`` [B] int32: all False and 0, since nothing overrides
+        this model's attention (the same outputs as DCTTS' forcibly incremental attention).
 
         Raises:
           ValueError: for ids that are not [batch, symbols] integers within the vocabulary, or a
@@ -650,6 +652,8 @@ class TransformerTTS(keras.Model):
             "stopped": finished,
             "alignment": alignment,
             "step_alignment": step_alignment,
+            "forced": tf.zeros([batch, steps], tf.bool),
+            "forced_steps": tf.zeros([batch], tf.int32),
         }
 
     def sample(self, batch):

@@ -29,14 +29,17 @@ def test_clean_diagonal_alignment_passes():
         ([0, 0, 1, 1, 6, 6, 7, 7, 8, 9, 9, 9], True, "skip"),  # jumps 4 symbols at once
         ([0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 4, 4], True, "skip"),  # stops 5 symbols early
         ([0, 1, 2, 3, 4, 5, 6, 2, 3, 4, 5, 6, 7, 8, 9], True, "repeat"),  # falls back 4 symbols
-        ([0, 1, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3] + [3] * 30 + [4, 5, 6, 7, 8, 9], True, "repeat"),
+        ([0, 1, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3] + [3] * 30 + [4, 5, 6, 7, 8, 9], True, "stall"),
+        # Creeps between two neighbours for 20 outputs: no run on one symbol is long.
+        ([0, 1, 2, 3] + [4, 3] * 10 + [5, 6, 7, 8, 9], True, "stall"),
         (list(range(10)) + [9] * 2, False, "no_stop"),
     ],
 )
 def test_each_failure_is_detected(path, stopped, failure):
     report = alignment_report(path_alignment(path, 10), stopped=stopped)
     assert report[failure] and report["failed"]
-    others = {"skip", "repeat", "no_stop"} - {failure}
+    assert all(type(report[key]) is bool for key in ("skip", "repeat", "stall", "no_stop"))
+    others = {"skip", "repeat", "stall", "no_stop"} - {failure}
     assert not any(report[other] for other in others)
 
 
@@ -68,3 +71,35 @@ def test_failure_rates_average_reports():
         failure_rates([])
     with pytest.raises(ValueError, match="non-empty"):
         alignment_report(np.zeros((0, 3)))
+
+
+def test_forced_columns_never_count_as_progress():
+    # The model's own peak stays on symbol 2 for 12 outputs while a rule forces every other
+    # column one symbol on (3, 4, ..., 7): the path looks like steady progress, but only the
+    # unforced outputs reach anything, so this is a stall of 12 outputs (from output 3 to 14).
+    path = [0, 1, 2] + [3, 2, 4, 2, 5, 2, 6, 2, 7, 2, 8, 2] + [9]
+    forced = np.zeros(len(path), bool)
+    forced[3:15:2] = True
+    alignment = path_alignment(path, 10)
+    ruled = alignment_report(alignment, forced=forced, max_stay=8)
+    assert ruled["stall"] and ruled["longest_stall"] == 12
+    # Read without the mask, the same alignment moves on every other output. (The unforced
+    # peaks at 2 fall back below the forced ones: with the mask they are no repeat.)
+    unruled = alignment_report(alignment, max_stay=8)
+    assert not unruled["stall"] and unruled["longest_stall"] == 1 and unruled["repeat"]
+    # Its own last peak (9) is 7 symbols beyond its own furthest (2): a skip, too.
+    assert not ruled["repeat"] and ruled["skip"] and not unruled["skip"]
+
+
+def test_a_forced_end_is_a_skip_and_a_forced_jump_is_not():
+    # The rule forces the last four columns to the end; the model itself only reached 5 of 9.
+    path = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+    forced = np.array([False] * 6 + [True] * 4)
+    report = alignment_report(path_alignment(path, 10), forced=forced)
+    assert report["skip"] and not report["stall"]
+    # Once the model's own peak is back, it is measured from its own furthest symbol (5):
+    # reaching 9 after the forced 6, 7, 8 is a jump of 4.
+    forced = np.array([False] * 6 + [True] * 3 + [False])
+    assert alignment_report(path_alignment(path, 10), forced=forced)["skip"]
+    with pytest.raises(ValueError, match="one flag per output"):
+        alignment_report(path_alignment(path, 10), forced=np.zeros(3, bool))
