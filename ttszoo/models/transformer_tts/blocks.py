@@ -16,6 +16,7 @@ import keras
 import tensorflow as tf
 
 from ttszoo.layers import StepwiseMonotonicMultiHeadAttention
+from ttszoo.layers.tracking import track_layers
 
 MASKED_ENERGY = -1e9
 
@@ -468,9 +469,8 @@ class EncoderPrenet(keras.layers.Layer):
             norm.build(shape)
             self.convolutions.append(conv)
             self.norms.append(norm)
-            # Attributes as well as lists: Keras 3 lists are not checkpoint dependencies.
-            setattr(self, f"conv_{index}", conv)
-            setattr(self, f"norm_{index}", norm)
+        self.convolutions = track_layers(self, self.convolutions, "conv_{}")
+        self.norms = track_layers(self, self.norms, "norm_{}")
         self.conv_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         self.projection = _dense(self.output_dim, self.dtype_policy, "projection")
         self.projection.build(shape)
@@ -570,7 +570,7 @@ class Postnet(keras.layers.Layer):
             conv.build(shape)
             shape = (shape[0], shape[1], self.channels)
             self.convolutions.append(conv)
-            setattr(self, f"conv_{index}", conv)  # a checkpoint dependency, as in EncoderPrenet
+        self.convolutions = track_layers(self, self.convolutions, "conv_{}")
         self.conv_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
 
     def call(self, inputs, valid=None, training=None):

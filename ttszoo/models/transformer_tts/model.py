@@ -28,6 +28,7 @@ from ttszoo.layers import (
     subsample_frames,
     trim_frames,
 )
+from ttszoo.layers.tracking import track_layers
 from ttszoo.models.registry import register_model
 from ttszoo.models.transformer_tts.blocks import (
     DecoderBlock,
@@ -337,12 +338,8 @@ class TransformerTTS(keras.Model):
             trainable=False,
             aggregation="only_first_replica",
         )
-        # Keras 3 lists are not TensorFlow checkpoint dependencies: name every block as an
-        # attribute too, so tf.train.Checkpoint saves and restores its weights.
-        for index, block in enumerate(self.encoder_blocks):
-            setattr(self, f"encoder_block_{index}", block)
-        for index, block in enumerate(self.decoder_blocks):
-            setattr(self, f"decoder_block_{index}", block)
+        self.encoder_blocks = track_layers(self, self.encoder_blocks, "encoder_block_{}")
+        self.decoder_blocks = track_layers(self, self.decoder_blocks, "decoder_block_{}")
         self._synthesis_functions = {}
 
     # The trace constants.

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from ttszoo.diffusion import DiffusionSampler, NoiseSchedule, diffuse
 from ttszoo.layers.diffusion import DBlock, FiLM, UBlock
+from ttszoo.layers.tracking import track_layers
 from ttszoo.models.registry import register_model
 
 _BASE_DILATIONS = ((1, 2, 1, 2), (1, 2, 1, 2), (1, 2, 4, 8), (1, 2, 4, 8), (1, 2, 4, 8))
@@ -231,25 +232,10 @@ class WaveGrad(keras.Model):
             FiLM(c, noise_scale, dtype=policy, name=f"film_{i}")
             for i, c in enumerate(self.upsample_channels[::-1])
         ]
-        # One attribute per block: tf.train.Checkpoint does not reach layers held in lists.
-        for block in (*ublocks, *dblocks, *films):
-            setattr(self, block.name, block)
+        self.ublocks = track_layers(self, ublocks)  # coarsest first
+        self.dblocks = track_layers(self, dblocks)  # finest first
+        self.films = track_layers(self, films)  # finest resolution first
         self._sampler = None
-
-    @property
-    def ublocks(self):
-        """The UBlocks, coarsest first."""
-        return [getattr(self, f"ublock_{i}") for i in range(len(self.upsample_factors))]
-
-    @property
-    def dblocks(self):
-        """The DBlocks, finest first."""
-        return [getattr(self, f"dblock_{i}") for i in range(len(self.upsample_factors) - 1)]
-
-    @property
-    def films(self):
-        """The FiLM layers, finest resolution first."""
-        return [getattr(self, f"film_{i}") for i in range(len(self.upsample_factors))]
 
     def build(self, noisy_audio_shape, mel_shape=None, noise_level_shape=None):
         batch, samples = noisy_audio_shape

@@ -19,6 +19,7 @@ import tensorflow as tf
 from ttszoo.distributions import gaussian_mixture_from_network_output
 from ttszoo.distributions.losses import DEFAULT_LOG_SCALE_MIN
 from ttszoo.distributions.losses import FAMILIES as DISCRETIZED_FAMILIES
+from ttszoo.layers.tracking import track_layers
 from ttszoo.layers.wavenet import GatedResidualBlock, MelUpsampler
 from ttszoo.models.registry import register_model
 
@@ -184,10 +185,7 @@ class WaveNetVocoder(keras.Model):
             )
             for i, dilation in enumerate(self.dilations)
         ]
-        # One attribute per block: tf.train.Checkpoint does not reach layers held in lists.
-        for block in blocks:
-            setattr(self, block.name, block)
-        self.blocks = blocks
+        self.blocks = track_layers(self, blocks)
         self.head_hidden = keras.layers.Dense(skip_channels, dtype=policy, name="head_hidden")
         self.head_output = keras.layers.Dense(
             self.output_channels, dtype=policy, name="head_output"
