@@ -23,12 +23,12 @@ from ttszoo.layers import (
     ReductionFactorCallback,
     ReductionProjection,
     StepwiseMonotonicMultiHeadAttention,
-    guided_attention_weights,
     reduced_length,
     subsample_frames,
     trim_frames,
 )
 from ttszoo.layers.tracking import track_layers
+from ttszoo.losses import guided_attention_loss, masked_l1
 from ttszoo.models.registry import register_model
 from ttszoo.models.transformer_tts.blocks import (
     DecoderBlock,
@@ -109,14 +109,6 @@ def stop_loss(logits, labels, stop_scaling):
     real = tf.cast(labels != PAD, tf.float32)
     weights = real + (stop_scaling - 1.0) * tf.cast(labels == STOP, tf.float32)
     return tf.reduce_sum(entropy * weights) / tf.maximum(tf.reduce_sum(real), 1.0)
-
-
-def masked_l1(prediction, target, mask):
-    """Mean absolute error over the frames where ``mask`` [B, T] is 1, as float32."""
-    mask = tf.cast(mask, tf.float32)[:, :, tf.newaxis]
-    error = tf.abs(tf.cast(prediction, tf.float32) - tf.cast(target, tf.float32)) * mask
-    channels = tf.cast(tf.shape(target)[-1], tf.float32)
-    return tf.reduce_sum(error) / tf.maximum(tf.reduce_sum(mask) * channels, 1.0)
 
 
 @register_model(
@@ -465,22 +457,14 @@ class TransformerTTS(keras.Model):
         losses["diagonal"] = tf.constant(0.0)
         if self.diagonal_forcing:
             alignments = outputs["alignments"]
-            weights, _ = guided_attention_weights(
-                tf.reduce_sum(tf.cast(outputs["memory_mask"], tf.int32), axis=1),
-                reduced_length(mel_length, self.reduction_factor),
-                tf.shape(alignments[0])[2],
-                tf.shape(alignments[0])[1],
-                self.diagonal_width,
-            )
-            weights = tf.transpose(weights, [0, 2, 1])  # [B, steps, symbols] like the alignments
-            valid = tf.cast(outputs["step_mask"], tf.float32)
-            penalties = [tf.reduce_sum(weights * alignment, axis=-1) for alignment in alignments]
+            steps = tf.reduce_sum(tf.cast(outputs["step_mask"], tf.int32), axis=1)
+            symbols = tf.reduce_sum(tf.cast(outputs["memory_mask"], tf.int32), axis=1)
             losses["diagonal"] = tf.add_n(
                 [
-                    tf.reduce_sum(p * valid) / tf.maximum(tf.reduce_sum(valid), 1.0)
-                    for p in penalties
+                    guided_attention_loss(alignment, steps, symbols, self.diagonal_width)
+                    for alignment in alignments
                 ]
-            ) / len(penalties)
+            ) / len(alignments)
             total = total + self.diagonal_loss_weight * losses["diagonal"]
         if training:
             self.trained_decoding_state.assign(
