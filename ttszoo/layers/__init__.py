@@ -26,7 +26,6 @@ from ttszoo.layers.reduction import (
     subsample_frames,
     trim_frames,
 )
-from ttszoo.layers.schedules import MonotonicAttentionSwitch, ReductionFactorCallback
 from ttszoo.layers.wavenet import (
     GatedResidualBlock,
     MelUpsampler,
@@ -43,9 +42,7 @@ __all__ = [
     "HighwayConv1D",
     "TransposedConv1D",
     "MelUpsampler",
-    "MonotonicAttentionSwitch",
     "NoiseLevelEncoding",
-    "ReductionFactorCallback",
     "ReductionFactorSchedule",
     "ReductionProjection",
     "StepwiseMonotonicMultiHeadAttention",

@@ -118,7 +118,7 @@ class StepwiseMonotonicMultiHeadAttention(keras.layers.Layer):
 
     The ``monotonic`` switch is a Python bool attribute read at trace time, like the reduction
     factor: flipping it costs one retrace / XLA compile of the training step
-    (``ttszoo.layers.MonotonicAttentionSwitch`` sets it and rebuilds Keras' step functions). A
+    (``ttszoo.training.MonotonicAttentionSwitch`` sets it and rebuilds Keras' step functions). A
     boolean variable read through ``tf.cond`` would avoid the retrace, but XLA cannot compile the
     gradient of a ``tf.cond`` whose branch holds the recursion's loop (``FakeParam`` has no XLA
     kernel), and computing both branches would pay for the recursion before it is switched on.

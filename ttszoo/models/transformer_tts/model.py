@@ -8,19 +8,17 @@ reduction-factor schedule, static ``max_r`` projection and 3-class stop token of
 as-ideas/TransformerTTS (REFERENCES section 4). See docs/transformer_tts.md.
 
 Three Python constants are baked into a traced training step and listed in
-``trace_constants()``: the reduction factor ``r`` (``ReductionFactorCallback``), the SMA switch
-(``MonotonicAttentionSwitch``) and diagonal forcing (``DiagonalAttentionForcing``). The trainer
-keeps one compiled step per combination.
+``trace_constants()``: the reduction factor ``r``, the SMA switch and diagonal forcing; the
+callbacks of ``ttszoo.training.callbacks`` (``ReductionFactorCallback``,
+``MonotonicAttentionSwitch``, ``DiagonalAttentionForcing``) change them during training. The
+trainer keeps one compiled step per combination.
 """
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-import gin
 from ttszoo.layers import (
-    MonotonicAttentionSwitch,
-    ReductionFactorCallback,
     ReductionProjection,
     StepwiseMonotonicMultiHeadAttention,
     reduced_length,
@@ -39,41 +37,7 @@ from ttszoo.models.transformer_tts.blocks import (
     sinusoidal_encoding,
 )
 
-# The layer callbacks are pure Keras; gin names them here, where the model that needs them lives.
-gin.register(ReductionFactorCallback, module="ttszoo.layers")
-gin.register(MonotonicAttentionSwitch, module="ttszoo.layers")
-
 PAD, CONTINUE, STOP = 0, 1, 2
-
-
-@gin.register(module="ttszoo.models")
-class DiagonalAttentionForcing(keras.callbacks.Callback):
-    """Turns the diagonal (guided) attention loss of a Transformer TTS on before ``end_step``.
-
-    The loss (Tachibana et al. 2017, arXiv 1710.08969, eq. 4) penalises encoder-decoder attention
-    far from the diagonal ``n / N = t / T``; as-ideas/TransformerTTS forces the diagonal for its
-    first steps (``force_decoder_diagonal_steps``) in the same spirit. ``diagonal_forcing`` is a
-    trace constant, so switching it off costs one retrace.
-
-    Args:
-      end_step: the global step (int >= 0) from which the loss is off.
-    """
-
-    def __init__(self, end_step):
-        super().__init__()
-        if isinstance(end_step, bool) or not isinstance(end_step, int) or end_step < 0:
-            raise ValueError(f"end_step must be an int >= 0, got {end_step!r}.")
-        self.end_step = end_step
-
-    def _apply(self):
-        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
-        self.model.diagonal_forcing = step < self.end_step
-
-    def on_train_begin(self, logs=None):
-        self._apply()
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self._apply()
 
 
 def stop_labels(mel_length, num_frames):
