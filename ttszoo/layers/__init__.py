@@ -19,6 +19,7 @@ from ttszoo.layers.monotonic import (
     stepwise_monotonic_alignment,
     stepwise_monotonic_hard_alignment,
 )
+from ttszoo.layers.multi_head_attention import MultiHeadAttention
 from ttszoo.layers.reduction import (
     ReductionFactorSchedule,
     ReductionProjection,
@@ -42,6 +43,7 @@ __all__ = [
     "HighwayConv1D",
     "TransposedConv1D",
     "MelUpsampler",
+    "MultiHeadAttention",
     "NoiseLevelEncoding",
     "ReductionFactorSchedule",
     "ReductionProjection",
