@@ -39,6 +39,74 @@ from ttszoo.models.transformer_tts.blocks import (
 
 PAD, CONTINUE, STOP = 0, 1, 2
 
+# The constructor arguments, each stored under its own name and returned by ``get_config``.
+HYPERPARAMETERS = (
+    "vocab_size",
+    "n_mels",
+    "embedding_dim",
+    "model_dim",
+    "encoder_prenet_layers",
+    "encoder_prenet_kernel",
+    "encoder_layers",
+    "encoder_heads",
+    "decoder_layers",
+    "decoder_heads",
+    "key_dim",
+    "feed_forward_dim",
+    "dropout",
+    "decoder_prenet_dim",
+    "decoder_prenet_dropout",
+    "postnet_channels",
+    "postnet_layers",
+    "postnet_kernel",
+    "max_r",
+    "initial_reduction_factor",
+    "sma_layers",
+    "sma_noise_std",
+    "sma_score_bias_init",
+    "sma_head_selection",
+    "initial_monotonic",
+    "stop_loss_scaling",
+    "diagonal_loss_weight",
+    "diagonal_width",
+    "go_value",
+    "max_frames_per_symbol",
+    "max_synthesis_frames",
+    "hard_inference",
+)
+_POSITIVE_INTS = (
+    "vocab_size",
+    "n_mels",
+    "model_dim",
+    "decoder_layers",
+    "max_r",
+    "max_frames_per_symbol",
+    "max_synthesis_frames",
+)
+
+
+def _check_arguments(arguments):
+    """Validates the constructor ``arguments`` (by name); returns the sorted SMA layer indices."""
+    for name in _POSITIVE_INTS:
+        value = arguments[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    if arguments["model_dim"] % 2:
+        raise ValueError(
+            f"model_dim must be even (sinusoidal encodings), got {arguments['model_dim']}."
+        )
+    decoder_layers, sma_layers = arguments["decoder_layers"], arguments["sma_layers"]
+    layer_indices = range(decoder_layers) if sma_layers is None else sma_layers
+    normalised = set()
+    for index in layer_indices:
+        if not isinstance(index, int) or not -decoder_layers <= index < decoder_layers:
+            raise ValueError(
+                f"sma_layers entries must be decoder layer indices in "
+                f"[-{decoder_layers}, {decoder_layers}), got {index!r}."
+            )
+        normalised.add(index % decoder_layers)
+    return sorted(normalised)
+
 
 def stop_labels(mel_length, num_frames):
     """3-class stop labels per frame: 1 continue, 2 stop (the last real frame), 0 padding.
@@ -160,123 +228,101 @@ class TransformerTTS(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        for name, value in (
-            ("vocab_size", vocab_size),
-            ("n_mels", n_mels),
-            ("model_dim", model_dim),
-            ("decoder_layers", decoder_layers),
-            ("max_r", max_r),
-            ("max_frames_per_symbol", max_frames_per_symbol),
-            ("max_synthesis_frames", max_synthesis_frames),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}.")
-        if model_dim % 2:
-            raise ValueError(f"model_dim must be even (sinusoidal encodings), got {model_dim}.")
-        layer_indices = range(decoder_layers) if sma_layers is None else sma_layers
-        normalised = set()
-        for index in layer_indices:
-            if not isinstance(index, int) or not -decoder_layers <= index < decoder_layers:
-                raise ValueError(
-                    f"sma_layers entries must be decoder layer indices in "
-                    f"[-{decoder_layers}, {decoder_layers}), got {index!r}."
-                )
-            normalised.add(index % decoder_layers)
-        self.vocab_size = vocab_size
-        self.n_mels = n_mels
-        self.embedding_dim = embedding_dim
-        self.model_dim = model_dim
-        self.encoder_prenet_layers = encoder_prenet_layers
-        self.encoder_prenet_kernel = encoder_prenet_kernel
-        self.encoder_layers = encoder_layers
-        self.encoder_heads = encoder_heads
-        self.decoder_layers = decoder_layers
-        self.decoder_heads = decoder_heads
-        self.key_dim = key_dim
-        self.feed_forward_dim = feed_forward_dim
-        self.dropout = dropout
-        self.decoder_prenet_dim = decoder_prenet_dim
-        self.decoder_prenet_dropout = decoder_prenet_dropout
-        self.postnet_channels = postnet_channels
-        self.postnet_layers = postnet_layers
-        self.postnet_kernel = postnet_kernel
-        self.max_r = max_r
-        self.initial_reduction_factor = (
-            max_r if initial_reduction_factor is None else initial_reduction_factor
-        )
+        arguments = locals()
+        self._sma_layer_indices = _check_arguments(arguments)
+        for name in HYPERPARAMETERS:
+            setattr(self, name, arguments[name])
+        if initial_reduction_factor is None:
+            self.initial_reduction_factor = max_r
         self.sma_layers = None if sma_layers is None else list(sma_layers)
-        self.sma_noise_std = sma_noise_std
-        self.sma_score_bias_init = sma_score_bias_init
-        self.sma_head_selection = sma_head_selection
         self.initial_monotonic = bool(initial_monotonic)
-        self.stop_loss_scaling = stop_loss_scaling
-        self.diagonal_loss_weight = diagonal_loss_weight
-        self.diagonal_width = diagonal_width
-        self.go_value = go_value
-        self.max_frames_per_symbol = max_frames_per_symbol
-        self.max_synthesis_frames = max_synthesis_frames
         self.hard_inference = bool(hard_inference)
         self.diagonal_forcing = False
-        self._sma_layer_indices = sorted(normalised)
+        self._build_encoder()
+        self._build_decoder()
+        self._build_outputs()
+        self._add_state_weights()
+        self._synthesis_functions = {}
 
+    def _build_encoder(self):
         policy = self.dtype_policy
         self.embedding = keras.layers.Embedding(
-            vocab_size, embedding_dim, dtype=policy, name="embedding"
+            self.vocab_size, self.embedding_dim, dtype=policy, name="embedding"
         )
         self.encoder_prenet = EncoderPrenet(
-            model_dim,
-            model_dim,
-            encoder_prenet_layers,
-            encoder_prenet_kernel,
-            dropout,
+            self.model_dim,
+            self.model_dim,
+            self.encoder_prenet_layers,
+            self.encoder_prenet_kernel,
+            self.dropout,
             dtype=policy,
             name="encoder_prenet",
         )
-        self.encoder_blocks = [
+        blocks = [
             EncoderBlock(
-                encoder_heads, key_dim, feed_forward_dim, dropout, dtype=policy, name=f"encoder_{i}"
+                self.encoder_heads,
+                self.key_dim,
+                self.feed_forward_dim,
+                self.dropout,
+                dtype=policy,
+                name=f"encoder_{i}",
             )
-            for i in range(encoder_layers)
+            for i in range(self.encoder_layers)
         ]
+        self.encoder_blocks = track_layers(self, blocks, "encoder_block_{}")
         self.encoder_norm = keras.layers.LayerNormalization(
             epsilon=1e-5, dtype=policy, name="encoder_norm"
         )
+
+    def _build_decoder(self):
+        policy = self.dtype_policy
         self.decoder_prenet = DecoderPrenet(
-            model_dim,
-            decoder_prenet_dim,
-            decoder_prenet_dropout,
+            self.model_dim,
+            self.decoder_prenet_dim,
+            self.decoder_prenet_dropout,
             dtype=policy,
             name="decoder_prenet",
         )
-        self.decoder_blocks = [
+        blocks = [
             DecoderBlock(
-                decoder_heads,
-                key_dim,
-                feed_forward_dim,
-                dropout,
-                stepwise_monotonic=i in normalised,
-                sma_noise_std=sma_noise_std,
-                sma_score_bias_init=sma_score_bias_init,
-                sma_head_selection=sma_head_selection,
+                self.decoder_heads,
+                self.key_dim,
+                self.feed_forward_dim,
+                self.dropout,
+                stepwise_monotonic=i in self._sma_layer_indices,
+                sma_noise_std=self.sma_noise_std,
+                sma_score_bias_init=self.sma_score_bias_init,
+                sma_head_selection=self.sma_head_selection,
                 monotonic=self.initial_monotonic,
                 dtype=policy,
                 name=f"decoder_{i}",
             )
-            for i in range(decoder_layers)
+            for i in range(self.decoder_layers)
         ]
+        self.decoder_blocks = track_layers(self, blocks, "decoder_block_{}")
         self.decoder_norm = keras.layers.LayerNormalization(
             epsilon=1e-5, dtype=policy, name="decoder_norm"
         )
-        self.input_dropout = keras.layers.Dropout(dropout, dtype=policy, name="input_dropout")
+        self.input_dropout = keras.layers.Dropout(self.dropout, dtype=policy, name="input_dropout")
+
+    def _build_outputs(self):
+        policy, r = self.dtype_policy, self.initial_reduction_factor
         self.mel_projection = ReductionProjection(
-            n_mels, max_r, self.initial_reduction_factor, dtype=policy, name="mel_projection"
+            self.n_mels, self.max_r, r, dtype=policy, name="mel_projection"
         )
         self.stop_projection = ReductionProjection(
-            3, max_r, self.initial_reduction_factor, dtype=policy, name="stop_projection"
+            3, self.max_r, r, dtype=policy, name="stop_projection"
         )
         self.postnet = Postnet(
-            postnet_channels, postnet_layers, postnet_kernel, dropout, dtype=policy, name="postnet"
+            self.postnet_channels,
+            self.postnet_layers,
+            self.postnet_kernel,
+            self.dropout,
+            dtype=policy,
+            name="postnet",
         )
+
+    def _add_state_weights(self):
         # Scales of the positional encodings (Li et al. 2019: trainable, initialised to 1).
         self.encoder_position_scale = self.add_weight(
             name="encoder_position_scale", shape=(), initializer="ones"
@@ -294,9 +340,6 @@ class TransformerTTS(keras.Model):
             trainable=False,
             aggregation="only_first_replica",
         )
-        self.encoder_blocks = track_layers(self, self.encoder_blocks, "encoder_block_{}")
-        self.decoder_blocks = track_layers(self, self.decoder_blocks, "decoder_block_{}")
-        self._synthesis_functions = {}
 
     # The trace constants.
 
@@ -610,38 +653,5 @@ class TransformerTTS(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            vocab_size=self.vocab_size,
-            n_mels=self.n_mels,
-            embedding_dim=self.embedding_dim,
-            model_dim=self.model_dim,
-            encoder_prenet_layers=self.encoder_prenet_layers,
-            encoder_prenet_kernel=self.encoder_prenet_kernel,
-            encoder_layers=self.encoder_layers,
-            encoder_heads=self.encoder_heads,
-            decoder_layers=self.decoder_layers,
-            decoder_heads=self.decoder_heads,
-            key_dim=self.key_dim,
-            feed_forward_dim=self.feed_forward_dim,
-            dropout=self.dropout,
-            decoder_prenet_dim=self.decoder_prenet_dim,
-            decoder_prenet_dropout=self.decoder_prenet_dropout,
-            postnet_channels=self.postnet_channels,
-            postnet_layers=self.postnet_layers,
-            postnet_kernel=self.postnet_kernel,
-            max_r=self.max_r,
-            initial_reduction_factor=self.initial_reduction_factor,
-            sma_layers=self.sma_layers,
-            sma_noise_std=self.sma_noise_std,
-            sma_score_bias_init=self.sma_score_bias_init,
-            sma_head_selection=self.sma_head_selection,
-            initial_monotonic=self.initial_monotonic,
-            stop_loss_scaling=self.stop_loss_scaling,
-            diagonal_loss_weight=self.diagonal_loss_weight,
-            diagonal_width=self.diagonal_width,
-            go_value=self.go_value,
-            max_frames_per_symbol=self.max_frames_per_symbol,
-            max_synthesis_frames=self.max_synthesis_frames,
-            hard_inference=self.hard_inference,
-        )
+        config.update({name: getattr(self, name) for name in HYPERPARAMETERS})
         return config
