@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from ttszoo.layers import MultiHeadAttention
 from ttszoo.models.transformer_tts.blocks import (
-    CachedMultiHeadAttention,
     DecoderBlock,
     DecoderPrenet,
     EncoderBlock,
@@ -29,7 +29,7 @@ def test_sinusoidal_encoding_known_answer_at_subsampled_positions():
 
 
 def test_attention_matches_numpy_with_causal_and_key_masks():
-    layer = CachedMultiHeadAttention(num_heads=2, key_dim=3, dropout=0.0)
+    layer = MultiHeadAttention(num_heads=2, key_dim=3, dropout=0.0)
     rng = np.random.default_rng(0)
     query = rng.normal(size=(B, T, D)).astype(np.float32)
     key_mask = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], bool)
@@ -61,7 +61,7 @@ def _inputs():
 
 
 LAYERS = {
-    "attention": (lambda: CachedMultiHeadAttention(2, 4, 0.1), 2),
+    "attention": (lambda: MultiHeadAttention(num_heads=2, key_dim=4, dropout=0.1), 2),
     "feed_forward": (lambda: FeedForward(16, 0.1), 1),
     "encoder_block": (lambda: EncoderBlock(2, 4, 16, 0.1), 1),
     "decoder_block": (lambda: DecoderBlock(2, 4, 16, 0.1), 2),

@@ -19,6 +19,7 @@ from ttszoo.layers.monotonic import (
     stepwise_monotonic_alignment,
     stepwise_monotonic_hard_alignment,
 )
+from ttszoo.layers.multi_head_attention import MultiHeadAttention
 from ttszoo.layers.reduction import (
     ReductionFactorSchedule,
     ReductionProjection,
@@ -26,7 +27,6 @@ from ttszoo.layers.reduction import (
     subsample_frames,
     trim_frames,
 )
-from ttszoo.layers.schedules import MonotonicAttentionSwitch, ReductionFactorCallback
 from ttszoo.layers.wavenet import (
     GatedResidualBlock,
     MelUpsampler,
@@ -43,9 +43,8 @@ __all__ = [
     "HighwayConv1D",
     "TransposedConv1D",
     "MelUpsampler",
-    "MonotonicAttentionSwitch",
+    "MultiHeadAttention",
     "NoiseLevelEncoding",
-    "ReductionFactorCallback",
     "ReductionFactorSchedule",
     "ReductionProjection",
     "StepwiseMonotonicMultiHeadAttention",

@@ -4,18 +4,16 @@ He, Deng, He 2019, "Robust Sequence-to-Sequence Acoustic Modeling with Stepwise 
 Attention for Neural TTS" (arXiv 1906.00672), in the multihead form of
 keonlee9420/Stepwise_Monotonic_Multihead_Attention: scaled dot-product heads, the FastSpeech focus
 rate of every head (Ren et al. 2019, arXiv 1905.09263), a focused head, and the stepwise monotonic
-expectation computed from that head's energies.
+expectation computed from that head's energies. It is a ``MultiHeadAttention``
+(``ttszoo.layers.multi_head_attention``): the same projections, masks and output path, with the
+alignment of step 4 below in place of the per-head softmax.
 """
-
-import math
 
 import keras
 import tensorflow as tf
 
 from ttszoo.layers import monotonic as monotonic_ops
-from ttszoo.layers.validation import check_positive_int
-
-MASKED_ENERGY = -1e9
+from ttszoo.layers.multi_head_attention import MultiHeadAttention
 
 
 def focus_rate(attention, query_valid=None):
@@ -86,7 +84,7 @@ def _check_static_shape(name, value, expected):
 
 
 @keras.saving.register_keras_serializable(package="ttszoo")
-class StepwiseMonotonicMultiHeadAttention(keras.layers.Layer):
+class StepwiseMonotonicMultiHeadAttention(MultiHeadAttention):
     """Multihead attention whose focused head drives a stepwise monotonic alignment.
 
     Queries are the output steps (for example decoder frames) and keys the memory (for example
@@ -118,7 +116,7 @@ class StepwiseMonotonicMultiHeadAttention(keras.layers.Layer):
 
     The ``monotonic`` switch is a Python bool attribute read at trace time, like the reduction
     factor: flipping it costs one retrace / XLA compile of the training step
-    (``ttszoo.layers.MonotonicAttentionSwitch`` sets it and rebuilds Keras' step functions). A
+    (``ttszoo.training.MonotonicAttentionSwitch`` sets it and rebuilds Keras' step functions). A
     boolean variable read through ``tf.cond`` would avoid the retrace, but XLA cannot compile the
     gradient of a ``tf.cond`` whose branch holds the recursion's loop (``FakeParam`` has no XLA
     kernel), and computing both branches would pay for the recursion before it is switched on.
@@ -180,13 +178,17 @@ class StepwiseMonotonicMultiHeadAttention(keras.layers.Layer):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        check_positive_int(num_heads, "num_heads")
-        check_positive_int(key_dim, "key_dim")
-        check_positive_int(value_dim, "value_dim", allow_none=True)
-        check_positive_int(output_dim, "output_dim", allow_none=True)
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}.")
+        super().__init__(
+            num_heads=num_heads,
+            key_dim=key_dim,
+            value_dim=value_dim,
+            output_dim=output_dim,
+            dropout=dropout,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            **kwargs,
+        )
         if noise_std < 0.0:
             raise ValueError(f"noise_std must be >= 0, got {noise_std!r}.")
         _check_head_selection(head_selection)
@@ -194,53 +196,17 @@ class StepwiseMonotonicMultiHeadAttention(keras.layers.Layer):
         monotonic_ops.check_choice(
             "end_of_memory", end_of_memory, monotonic_ops.END_OF_MEMORY_RULES
         )
-        self.num_heads = num_heads
-        self.key_dim = key_dim
-        self.value_dim = key_dim if value_dim is None else value_dim
-        self.output_dim = output_dim
-        self.dropout = dropout
         self.noise_std = noise_std
         self.score_bias_init = score_bias_init
         self.head_selection = head_selection
         self.space = space
         self.end_of_memory = end_of_memory
         self.monotonic = bool(monotonic)
-        self.use_bias = use_bias
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
-    def _dense(self, units, name):
-        return keras.layers.Dense(
-            units,
-            use_bias=self.use_bias,
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
-            dtype=self.dtype_policy,
-            name=name,
-        )
-
     def build(self, query_shape, key_shape, value_shape=None):
-        value_shape = key_shape if value_shape is None else value_shape
-        for name, shape in (("query", query_shape), ("key", key_shape), ("value", value_shape)):
-            if len(shape) != 3 or shape[-1] is None:
-                raise ValueError(
-                    f"{name} must have shape [batch, time, features] with known features, "
-                    f"got {tuple(shape)}."
-                )
-        output_dim = query_shape[-1] if self.output_dim is None else self.output_dim
-        self.query_projection = self._dense(self.num_heads * self.key_dim, "query_projection")
-        self.query_projection.build(query_shape)
-        self.key_projection = self._dense(self.num_heads * self.key_dim, "key_projection")
-        self.key_projection.build(key_shape)
-        self.value_projection = self._dense(self.num_heads * self.value_dim, "value_projection")
-        self.value_projection.build(value_shape)
-        self.output_projection = self._dense(output_dim, "output_projection")
-        self.output_projection.build((None, None, self.num_heads * self.value_dim))
-        self.output_dropout = keras.layers.Dropout(
-            self.dropout, dtype=self.dtype_policy, name="output_dropout"
-        )
+        super().build(query_shape, key_shape, value_shape)
         self.score_bias = self.add_weight(
             name="score_bias",
             shape=(),
@@ -248,26 +214,6 @@ class StepwiseMonotonicMultiHeadAttention(keras.layers.Layer):
             dtype="float32",
             autocast=False,  # the stay logits are float32 under mixed precision too
         )
-
-    def _split_heads(self, projected, head_dim):
-        """[B, T, H * d] -> [B, H, T, d]."""
-        shape = tf.shape(projected)
-        split = tf.reshape(projected, [shape[0], shape[1], self.num_heads, head_dim])
-        return tf.transpose(split, [0, 2, 1, 3])
-
-    def project_memory(self, key, value=None):
-        """Projects the memory once for step-by-step decoding.
-
-        Args:
-          key: [B, Tk, Dk]; value: [B, Tk, Dv] or None for ``key``.
-
-        Returns:
-          ``(keys, values)``: [B, H, Tk, key_dim] and [B, H, Tk, value_dim].
-        """
-        value = key if value is None else value
-        keys = self._split_heads(self.key_projection(key), self.key_dim)
-        values = self._split_heads(self.value_projection(value), self.value_dim)
-        return keys, values
 
     def call(
         self,
@@ -293,7 +239,7 @@ class StepwiseMonotonicMultiHeadAttention(keras.layers.Layer):
         _check_static_shape("query_mask", query_mask, (batch, num_queries))
         _check_static_shape("key_mask", key_mask, (batch, num_keys))
         _check_static_shape("initial_alignment", initial_alignment, (batch, num_keys))
-        queries = self._split_heads(self.query_projection(query), self.key_dim)
+        queries = self.project_query(query)
         memory = self.project_memory(key, value)
         return self._attend(
             queries, memory, query_mask, key_mask, initial_alignment, hard, bool(training)
@@ -322,7 +268,7 @@ class StepwiseMonotonicMultiHeadAttention(keras.layers.Layer):
         num_keys = memory[0].shape[2]
         _check_static_shape("key_mask", key_mask, (query.shape[0], num_keys))
         _check_static_shape("previous_alignment", previous_alignment, (query.shape[0], num_keys))
-        queries = self._split_heads(self.query_projection(query[:, tf.newaxis, :]), self.key_dim)
+        queries = self.project_query(query[:, tf.newaxis, :])
         output, alignment, rate = self._attend(
             queries, memory, None, key_mask, previous_alignment, hard, False
         )
@@ -342,10 +288,7 @@ class StepwiseMonotonicMultiHeadAttention(keras.layers.Layer):
         key_valid = (
             tf.ones([batch, num_keys], tf.bool) if key_mask is None else tf.cast(key_mask, tf.bool)
         )
-        energies = tf.cast(tf.einsum("bhqd,bhkd->bhqk", queries, keys), tf.float32) / math.sqrt(
-            self.key_dim
-        )
-        energies = tf.where(key_valid[:, tf.newaxis, tf.newaxis, :], energies, MASKED_ENERGY)
+        energies = self.energies(queries, keys, key_valid[:, tf.newaxis, tf.newaxis, :])
         query_valid_float = tf.cast(query_valid, tf.float32)
         attention = tf.nn.softmax(energies, axis=-1) * query_valid_float[:, tf.newaxis, :, None]
         rates = focus_rate(attention, query_valid)
@@ -374,10 +317,7 @@ class StepwiseMonotonicMultiHeadAttention(keras.layers.Layer):
             return tf.einsum("bh,bhqk->bqk", head_weights, attention), attention
 
         alignment, head_attention = monotonic_alignment() if self.monotonic else softmax_alignment()
-        context = tf.einsum("bhqk,bhkd->bqhd", tf.cast(head_attention, self.compute_dtype), values)
-        context = tf.reshape(context, [batch, num_queries, self.num_heads * self.value_dim])
-        output = self.output_dropout(self.output_projection(context), training=training)
-        output = output * tf.cast(query_valid_float, output.dtype)[:, :, tf.newaxis]
+        output = self.combine(head_attention, values, query_valid, training)
         return output, alignment, rates
 
     def compute_output_shape(self, query_shape, key_shape, value_shape=None):
@@ -392,20 +332,12 @@ class StepwiseMonotonicMultiHeadAttention(keras.layers.Layer):
         config = super().get_config()
         config.update(
             {
-                "num_heads": self.num_heads,
-                "key_dim": self.key_dim,
-                "value_dim": self.value_dim,
-                "output_dim": self.output_dim,
-                "dropout": self.dropout,
                 "noise_std": self.noise_std,
                 "score_bias_init": self.score_bias_init,
                 "head_selection": self.head_selection,
                 "space": self.space,
                 "end_of_memory": self.end_of_memory,
                 "monotonic": self.monotonic,
-                "use_bias": self.use_bias,
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
                 "seed": self.seed,
             }
         )

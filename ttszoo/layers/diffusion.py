@@ -11,6 +11,8 @@ import math
 import keras
 import tensorflow as tf
 
+from ttszoo.layers.tracking import track_layers
+
 LEAKY_SLOPE = 0.2
 
 
@@ -141,16 +143,13 @@ class DBlock(keras.layers.Layer):
         self.residual_conv = _conv(self.channels, 1, self.dtype_policy, name="residual")
         self.residual_conv.build(input_shape)
         shape = input_shape
+        convs = []
         for index, dilation in enumerate(self.dilations):
             conv = _conv(self.channels, 3, self.dtype_policy, dilation, name=f"conv_{index}")
             conv.build(shape)
             shape = (*shape[:-1], self.channels)
-            setattr(self, f"conv_{index}", conv)  # an attribute each, so checkpoints reach it
-
-    @property
-    def convs(self):
-        """The dilated convolutions, in order."""
-        return [getattr(self, f"conv_{index}") for index in range(len(self.dilations))]
+            convs.append(conv)
+        self.convs = track_layers(self, convs, "conv_{}")
 
     def call(self, inputs):
         x = inputs[:, :: self.factor]
@@ -198,15 +197,12 @@ class UBlock(keras.layers.Layer):
         self.residual_conv = _conv(self.channels, 1, self.dtype_policy, name="residual")
         self.residual_conv.build(input_shape)
         hidden_shape = (*input_shape[:-1], self.channels)
+        convs = []
         for index, dilation in enumerate(self.dilations):
             conv = _conv(self.channels, 3, self.dtype_policy, dilation, name=f"conv_{index}")
             conv.build(input_shape if index == 0 else hidden_shape)
-            setattr(self, f"conv_{index}", conv)  # an attribute each, so checkpoints reach it
-
-    @property
-    def convs(self):
-        """The four dilated convolutions, in order."""
-        return [getattr(self, f"conv_{index}") for index in range(4)]
+            convs.append(conv)
+        self.convs = track_layers(self, convs, "conv_{}")
 
     def _upsample(self, x):
         return tf.repeat(x, self.factor, axis=1)

@@ -73,7 +73,7 @@ class ReductionProjection(keras.layers.Layer):
     ``r`` is a Python int attribute, validated on assignment. It is read at trace time: each new
     value costs one retrace / XLA compile of a ``tf.function`` that calls the layer (Keras'
     ``fit`` needs ``model.make_train_function(force=True)``, which
-    ``ttszoo.layers.ReductionFactorCallback`` does). This keeps every shape static.
+    ``ttszoo.training.ReductionFactorCallback`` does). This keeps every shape static.
 
     Args:
       channels: frame size C (for example the number of mel bins).

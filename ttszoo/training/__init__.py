@@ -4,6 +4,13 @@ See docs/model_directory.md for the interface a model implements and docs/gin.md
 experiment files.
 """
 
+from ttszoo.training.callbacks import (
+    DiagonalAttentionForcing,
+    MonotonicAttentionSwitch,
+    ReductionFactorCallback,
+    StepSwitch,
+    SwitchAtStep,
+)
 from ttszoo.training.checkpoints import CheckpointStore, complete_steps, latest_checkpoint
 from ttszoo.training.fingerprint import FingerprintMismatchError, compute_fingerprint
 from ttszoo.training.gin_config import packaged_gin_files, parse_gin, resolve_gin_file
@@ -15,10 +22,15 @@ from ttszoo.training.trainer import Trainer, trace_key, train
 
 __all__ = [
     "CheckpointStore",
+    "DiagonalAttentionForcing",
     "FingerprintMismatchError",
     "ModelDirectory",
     "ModelDirectoryError",
+    "MonotonicAttentionSwitch",
     "NoamSchedule",
+    "ReductionFactorCallback",
+    "StepSwitch",
+    "SwitchAtStep",
     "TrainedModel",
     "Trainer",
     "complete_steps",

@@ -24,6 +24,7 @@ import keras
 import tensorflow as tf
 
 from ttszoo.layers.conv import DilatedConv1D, HighwayConv1D, TransposedConv1D
+from ttszoo.layers.tracking import track_layers
 
 DILATIONS = (1, 3, 9, 27)
 
@@ -82,13 +83,9 @@ class _ConvStack(keras.layers.Layer):
         )
 
     def build(self, input_shape):
-        self.stack = self._make_layers()
+        self.stack = track_layers(self, self._make_layers(), "layer_{:02d}")
         shape = (None, None, input_shape[-1])
-        for index, layer in enumerate(self.stack):
-            # A list attribute is not a TensorFlow checkpoint dependency under Keras 3, so each
-            # layer is also an attribute of its own: tf.train.Checkpoint(model=...) then saves
-            # and restores it (tests/models/test_dctts.py).
-            setattr(self, f"layer_{index:02d}", layer)
+        for layer in self.stack:
             layer.build(shape)
             shape = layer.compute_output_shape(shape)
 

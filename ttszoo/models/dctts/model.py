@@ -20,9 +20,10 @@ import tensorflow as tf
 
 from ttszoo.layers.attention import focus_rate
 from ttszoo.layers.conv import HIGHWAY_ACTIVATIONS, NORMS
+from ttszoo.losses import guided_attention_loss
 from ttszoo.models.dctts.blocks import AudioDecoder, AudioEncoder, SSRNStack, TextEncoder
 from ttszoo.models.dctts.inference import ATTENTION_MODES, synthesize_autoregressively
-from ttszoo.models.dctts.losses import guided_attention_loss, spectrogram_losses
+from ttszoo.models.dctts.losses import spectrogram_losses
 from ttszoo.models.registry import register_model
 
 PAPER = (
@@ -260,10 +261,7 @@ class Text2Mel(keras.Model):
         logits, alignment, mel, frame_length, mask = self.teacher_forced(batch, training)
         l1, divergence = spectrogram_losses(logits, mel, mask)
         attention = guided_attention_loss(
-            tf.transpose(alignment, [0, 2, 1]),
-            batch["text_length"],
-            frame_length,
-            self.guided_attention_g,
+            alignment, frame_length, batch["text_length"], self.guided_attention_g
         )
         loss = (
             self.l1_weight * l1

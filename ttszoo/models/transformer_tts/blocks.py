@@ -1,4 +1,4 @@
-"""Building blocks of Transformer TTS: cached multihead attention, encoder/decoder blocks, nets.
+"""Building blocks of Transformer TTS: encoder/decoder blocks, prenets and postnet.
 
 Li, Liu, Liu, Zhao, Liu 2019, "Neural Speech Synthesis with Transformer Network"
 (arXiv 1809.08895): a convolutional encoder prenet, a two-layer decoder prenet, Transformer blocks
@@ -7,7 +7,8 @@ pre-layer-normalisation (``x + f(LayerNorm(x))``), which trains more reliably in
 than the paper's post-norm; the encoder and decoder end with a LayerNorm.
 
 Every decoder block can run in parallel over all steps (teacher forcing) or one step at a time
-with a key/value cache (``DecoderBlock.step``), and both give the same numbers.
+with the key/value cache of ``ttszoo.layers.MultiHeadAttention`` (``DecoderBlock.step``), and
+both give the same numbers.
 """
 
 import math
@@ -15,9 +16,8 @@ import math
 import keras
 import tensorflow as tf
 
-from ttszoo.layers import StepwiseMonotonicMultiHeadAttention
-
-MASKED_ENERGY = -1e9
+from ttszoo.layers import MultiHeadAttention, StepwiseMonotonicMultiHeadAttention
+from ttszoo.layers.tracking import track_layers
 
 
 def sinusoidal_encoding(positions, dim):
@@ -38,115 +38,6 @@ def sinusoidal_encoding(positions, dim):
 
 def _dense(units, dtype_policy, name, activation=None):
     return keras.layers.Dense(units, activation=activation, dtype=dtype_policy, name=name)
-
-
-@keras.saving.register_keras_serializable(package="ttszoo")
-class CachedMultiHeadAttention(keras.layers.Layer):
-    """Scaled dot-product multihead attention that can also attend from one step to a cache.
-
-    Call args:
-      query: [B, Tq, D] queries; key: [B, Tk, D]; value: [B, Tk, D] (``key`` if None).
-      query_mask: [B, Tq] bool, True for real queries (padded ones get a zero output).
-      key_mask: [B, Tk] bool, True for real keys.
-      causal: query i attends only to keys 0..i (self-attention of a decoder).
-      training: output dropout.
-
-    Returns:
-      ``(output [B, Tq, D], weights [B, H, Tq, Tk] float32)``.
-
-    ``project_memory(key, value)`` gives the heads' keys and values ``[B, H, Tk, d]``;
-    ``attend_step(query [B, D], keys, values, key_valid [B, Tk])`` attends one query to them,
-    which is how cached decoding reads its cache.
-
-    Args:
-      num_heads: number of heads H.
-      key_dim: size d of each head.
-      dropout: dropout rate on the output.
-    """
-
-    def __init__(self, num_heads=4, key_dim=64, dropout=0.1, **kwargs):
-        super().__init__(**kwargs)
-        self.num_heads = num_heads
-        self.key_dim = key_dim
-        self.dropout = dropout
-
-    def build(self, query_shape, key_shape=None, value_shape=None):
-        key_shape = query_shape if key_shape is None else key_shape
-        value_shape = key_shape if value_shape is None else value_shape
-        width = self.num_heads * self.key_dim
-        self.query_projection = _dense(width, self.dtype_policy, "query_projection")
-        self.query_projection.build(query_shape)
-        self.key_projection = _dense(width, self.dtype_policy, "key_projection")
-        self.key_projection.build(key_shape)
-        self.value_projection = _dense(width, self.dtype_policy, "value_projection")
-        self.value_projection.build(value_shape)
-        self.output_projection = _dense(query_shape[-1], self.dtype_policy, "output_projection")
-        self.output_projection.build((None, None, width))
-        self.output_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
-
-    def _split_heads(self, projected):
-        shape = tf.shape(projected)
-        split = tf.reshape(projected, [shape[0], shape[1], self.num_heads, self.key_dim])
-        return tf.transpose(split, [0, 2, 1, 3])
-
-    def project_memory(self, key, value=None):
-        """Keys and values of every head: ([B, H, Tk, d], [B, H, Tk, d])."""
-        value = key if value is None else value
-        return (
-            self._split_heads(self.key_projection(key)),
-            self._split_heads(self.value_projection(value)),
-        )
-
-    def _attend(self, queries, keys, values, valid, training):
-        """queries [B, H, Tq, d], valid [B, 1 or Tq, Tk] bool -> output [B, Tq, D], weights."""
-        energies = tf.cast(tf.einsum("bhqd,bhkd->bhqk", queries, keys), tf.float32)
-        energies = tf.where(valid[:, tf.newaxis], energies / math.sqrt(self.key_dim), MASKED_ENERGY)
-        weights = tf.nn.softmax(energies, axis=-1)
-        context = tf.einsum("bhqk,bhkd->bqhd", tf.cast(weights, self.compute_dtype), values)
-        shape = tf.shape(context)
-        context = tf.reshape(context, [shape[0], shape[1], self.num_heads * self.key_dim])
-        output = self.output_dropout(self.output_projection(context), training=training)
-        return output, weights
-
-    def call(
-        self,
-        query,
-        key=None,
-        value=None,
-        query_mask=None,
-        key_mask=None,
-        causal=False,
-        training=None,
-    ):
-        key = query if key is None else key
-        keys, values = self.project_memory(key, value)
-        queries = self._split_heads(self.query_projection(query))
-        num_queries, num_keys = tf.shape(query)[1], tf.shape(key)[1]
-        valid = tf.ones([tf.shape(query)[0], 1, num_keys], tf.bool)
-        if key_mask is not None:
-            valid = tf.logical_and(valid, tf.cast(key_mask, tf.bool)[:, tf.newaxis, :])
-        if causal:
-            lower = tf.range(num_keys)[tf.newaxis, :] <= tf.range(num_queries)[:, tf.newaxis]
-            valid = tf.logical_and(valid, lower[tf.newaxis])
-        output, weights = self._attend(queries, keys, values, valid, bool(training))
-        if query_mask is not None:
-            query_valid = tf.cast(query_mask, output.dtype)[:, :, tf.newaxis]
-            output = output * query_valid
-            weights = weights * tf.cast(query_valid, tf.float32)[:, tf.newaxis]
-        return output, weights
-
-    def attend_step(self, query, keys, values, key_valid):
-        """One query [B, D] against [B, H, Tk, d] keys/values; returns ([B, D], [B, H, Tk])."""
-        queries = self._split_heads(self.query_projection(query[:, tf.newaxis, :]))
-        output, weights = self._attend(
-            queries, keys, values, tf.cast(key_valid, tf.bool)[:, tf.newaxis, :], False
-        )
-        return output[:, 0], weights[:, :, 0]
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(num_heads=self.num_heads, key_dim=self.key_dim, dropout=self.dropout)
-        return config
 
 
 @keras.saving.register_keras_serializable(package="ttszoo")
@@ -208,8 +99,12 @@ class EncoderBlock(keras.layers.Layer):
     def build(self, inputs_shape):
         self.attention_norm = _layer_norm(self.dtype_policy, "attention_norm")
         self.attention_norm.build(inputs_shape)
-        self.attention = CachedMultiHeadAttention(
-            self.num_heads, self.key_dim, self.dropout, dtype=self.dtype_policy, name="attention"
+        self.attention = MultiHeadAttention(
+            num_heads=self.num_heads,
+            key_dim=self.key_dim,
+            dropout=self.dropout,
+            dtype=self.dtype_policy,
+            name="attention",
         )
         self.attention.build(inputs_shape, inputs_shape)
         self.feed_forward_norm = _layer_norm(self.dtype_policy, "feed_forward_norm")
@@ -248,7 +143,7 @@ class DecoderBlock(keras.layers.Layer):
     The encoder-decoder attention is a ``StepwiseMonotonicMultiHeadAttention`` when
     ``stepwise_monotonic`` (its ``monotonic`` switch, flipped during training by
     ``MonotonicAttentionSwitch``, decides between plain multihead attention and the stepwise
-    monotonic alignment of He et al. 2019), and a plain ``CachedMultiHeadAttention`` otherwise.
+    monotonic alignment of He et al. 2019), and a plain ``MultiHeadAttention`` otherwise.
 
     Call args (teacher forcing, all steps at once):
       inputs: [B, T, D] decoder states; memory: [B, N, D] encoder outputs.
@@ -301,10 +196,10 @@ class DecoderBlock(keras.layers.Layer):
     def build(self, inputs_shape, memory_shape):
         self.self_attention_norm = _layer_norm(self.dtype_policy, "self_attention_norm")
         self.self_attention_norm.build(inputs_shape)
-        self.self_attention = CachedMultiHeadAttention(
-            self.num_heads,
-            self.key_dim,
-            self.dropout,
+        self.self_attention = MultiHeadAttention(
+            num_heads=self.num_heads,
+            key_dim=self.key_dim,
+            dropout=self.dropout,
             dtype=self.dtype_policy,
             name="self_attention",
         )
@@ -324,10 +219,10 @@ class DecoderBlock(keras.layers.Layer):
                 name="cross_attention",
             )
         else:
-            self.cross_attention = CachedMultiHeadAttention(
-                self.num_heads,
-                self.key_dim,
-                self.dropout,
+            self.cross_attention = MultiHeadAttention(
+                num_heads=self.num_heads,
+                key_dim=self.key_dim,
+                dropout=self.dropout,
                 dtype=self.dtype_policy,
                 name="cross_attention",
             )
@@ -367,16 +262,17 @@ class DecoderBlock(keras.layers.Layer):
           max_steps: int (or scalar int tensor), the cache length.
 
         Returns:
-          A dict: ``keys``/``values`` [max_steps, B, H, d] self-attention cache (time-major, so
-          step ``t`` writes row ``t``), ``memory_keys``/``memory_values`` [B, H, N, d] and
-          ``alignment`` [B, N] (one-hot at symbol 0, the SMA start).
+          A dict: ``keys``/``values`` [B, H, max_steps, d] self-attention cache (step ``t``
+          writes position ``t``, see ``MultiHeadAttention.cached_step``),
+          ``memory_keys``/``memory_values`` [B, H, N, d] and ``alignment`` [B, N] (one-hot at
+          symbol 0, the SMA start).
         """
         batch = tf.shape(memory)[0]
-        cache_shape = [max_steps, batch, self.num_heads, self.key_dim]
+        keys, values = self.self_attention.initial_cache(batch, max_steps)
         memory_keys, memory_values = self.cross_attention.project_memory(memory)
         return {
-            "keys": tf.zeros(cache_shape, self.compute_dtype),
-            "values": tf.zeros(cache_shape, self.compute_dtype),
+            "keys": keys,
+            "values": values,
             "memory_keys": memory_keys,
             "memory_values": memory_values,
             "alignment": tf.one_hot(tf.zeros([batch], tf.int32), tf.shape(memory)[1]),
@@ -388,16 +284,9 @@ class DecoderBlock(keras.layers.Layer):
         Returns ``(outputs [B, D], alignment [B, N] float32, new_state)``.
         """
         normed = self.self_attention_norm(inputs)
-        new_keys, new_values = self.self_attention.project_memory(normed[:, tf.newaxis, :])
-        keys = tf.tensor_scatter_nd_update(state["keys"], [[index]], new_keys[tf.newaxis, :, :, 0])
-        values = tf.tensor_scatter_nd_update(
-            state["values"], [[index]], new_values[tf.newaxis, :, :, 0]
+        attended, _, (keys, values) = self.self_attention.cached_step(
+            normed, (state["keys"], state["values"]), index
         )
-        cached_keys = tf.transpose(keys, [1, 2, 0, 3])
-        cached_values = tf.transpose(values, [1, 2, 0, 3])
-        filled = tf.range(tf.shape(keys)[0]) <= index
-        filled = tf.broadcast_to(filled[tf.newaxis], [tf.shape(inputs)[0], tf.shape(keys)[0]])
-        attended, _ = self.self_attention.attend_step(normed, cached_keys, cached_values, filled)
         outputs = inputs + attended
         normed = self.cross_attention_norm(outputs)
         memory = (state["memory_keys"], state["memory_values"])
@@ -468,9 +357,8 @@ class EncoderPrenet(keras.layers.Layer):
             norm.build(shape)
             self.convolutions.append(conv)
             self.norms.append(norm)
-            # Attributes as well as lists: Keras 3 lists are not checkpoint dependencies.
-            setattr(self, f"conv_{index}", conv)
-            setattr(self, f"norm_{index}", norm)
+        self.convolutions = track_layers(self, self.convolutions, "conv_{}")
+        self.norms = track_layers(self, self.norms, "norm_{}")
         self.conv_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         self.projection = _dense(self.output_dim, self.dtype_policy, "projection")
         self.projection.build(shape)
@@ -570,7 +458,7 @@ class Postnet(keras.layers.Layer):
             conv.build(shape)
             shape = (shape[0], shape[1], self.channels)
             self.convolutions.append(conv)
-            setattr(self, f"conv_{index}", conv)  # a checkpoint dependency, as in EncoderPrenet
+        self.convolutions = track_layers(self, self.convolutions, "conv_{}")
         self.conv_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
 
     def call(self, inputs, valid=None, training=None):

@@ -8,26 +8,25 @@ reduction-factor schedule, static ``max_r`` projection and 3-class stop token of
 as-ideas/TransformerTTS (docs/references.md, Reduction factor). See docs/transformer_tts.md.
 
 Three Python constants are baked into a traced training step and listed in
-``trace_constants()``: the reduction factor ``r`` (``ReductionFactorCallback``), the SMA switch
-(``MonotonicAttentionSwitch``) and diagonal forcing (``DiagonalAttentionForcing``). The trainer
-keeps one compiled step per combination.
+``trace_constants()``: the reduction factor ``r``, the SMA switch and diagonal forcing; the
+callbacks of ``ttszoo.training.callbacks`` (``ReductionFactorCallback``,
+``MonotonicAttentionSwitch``, ``DiagonalAttentionForcing``) change them during training. The
+trainer keeps one compiled step per combination.
 """
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-import gin
 from ttszoo.layers import (
-    MonotonicAttentionSwitch,
-    ReductionFactorCallback,
     ReductionProjection,
     StepwiseMonotonicMultiHeadAttention,
-    guided_attention_weights,
     reduced_length,
     subsample_frames,
     trim_frames,
 )
+from ttszoo.layers.tracking import track_layers
+from ttszoo.losses import guided_attention_loss, masked_l1
 from ttszoo.models.registry import register_model
 from ttszoo.models.transformer_tts.blocks import (
     DecoderBlock,
@@ -38,41 +37,75 @@ from ttszoo.models.transformer_tts.blocks import (
     sinusoidal_encoding,
 )
 
-# The layer callbacks are pure Keras; gin names them here, where the model that needs them lives.
-gin.register(ReductionFactorCallback, module="ttszoo.layers")
-gin.register(MonotonicAttentionSwitch, module="ttszoo.layers")
-
 PAD, CONTINUE, STOP = 0, 1, 2
 
+# The constructor arguments, each stored under its own name and returned by ``get_config``.
+HYPERPARAMETERS = (
+    "vocab_size",
+    "n_mels",
+    "embedding_dim",
+    "model_dim",
+    "encoder_prenet_layers",
+    "encoder_prenet_kernel",
+    "encoder_layers",
+    "encoder_heads",
+    "decoder_layers",
+    "decoder_heads",
+    "key_dim",
+    "feed_forward_dim",
+    "dropout",
+    "decoder_prenet_dim",
+    "decoder_prenet_dropout",
+    "postnet_channels",
+    "postnet_layers",
+    "postnet_kernel",
+    "max_r",
+    "initial_reduction_factor",
+    "sma_layers",
+    "sma_noise_std",
+    "sma_score_bias_init",
+    "sma_head_selection",
+    "initial_monotonic",
+    "stop_loss_scaling",
+    "diagonal_loss_weight",
+    "diagonal_width",
+    "go_value",
+    "max_frames_per_symbol",
+    "max_synthesis_frames",
+    "hard_inference",
+)
+_POSITIVE_INTS = (
+    "vocab_size",
+    "n_mels",
+    "model_dim",
+    "decoder_layers",
+    "max_r",
+    "max_frames_per_symbol",
+    "max_synthesis_frames",
+)
 
-@gin.register(module="ttszoo.models")
-class DiagonalAttentionForcing(keras.callbacks.Callback):
-    """Turns the diagonal (guided) attention loss of a Transformer TTS on before ``end_step``.
 
-    The loss (Tachibana et al. 2017, arXiv 1710.08969, eq. 4) penalises encoder-decoder attention
-    far from the diagonal ``n / N = t / T``; as-ideas/TransformerTTS forces the diagonal for its
-    first steps (``force_decoder_diagonal_steps``) in the same spirit. ``diagonal_forcing`` is a
-    trace constant, so switching it off costs one retrace.
-
-    Args:
-      end_step: the global step (int >= 0) from which the loss is off.
-    """
-
-    def __init__(self, end_step):
-        super().__init__()
-        if isinstance(end_step, bool) or not isinstance(end_step, int) or end_step < 0:
-            raise ValueError(f"end_step must be an int >= 0, got {end_step!r}.")
-        self.end_step = end_step
-
-    def _apply(self):
-        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
-        self.model.diagonal_forcing = step < self.end_step
-
-    def on_train_begin(self, logs=None):
-        self._apply()
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self._apply()
+def _check_arguments(arguments):
+    """Validates the constructor ``arguments`` (by name); returns the sorted SMA layer indices."""
+    for name in _POSITIVE_INTS:
+        value = arguments[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    if arguments["model_dim"] % 2:
+        raise ValueError(
+            f"model_dim must be even (sinusoidal encodings), got {arguments['model_dim']}."
+        )
+    decoder_layers, sma_layers = arguments["decoder_layers"], arguments["sma_layers"]
+    layer_indices = range(decoder_layers) if sma_layers is None else sma_layers
+    normalised = set()
+    for index in layer_indices:
+        if not isinstance(index, int) or not -decoder_layers <= index < decoder_layers:
+            raise ValueError(
+                f"sma_layers entries must be decoder layer indices in "
+                f"[-{decoder_layers}, {decoder_layers}), got {index!r}."
+            )
+        normalised.add(index % decoder_layers)
+    return sorted(normalised)
 
 
 def stop_labels(mel_length, num_frames):
@@ -108,14 +141,6 @@ def stop_loss(logits, labels, stop_scaling):
     real = tf.cast(labels != PAD, tf.float32)
     weights = real + (stop_scaling - 1.0) * tf.cast(labels == STOP, tf.float32)
     return tf.reduce_sum(entropy * weights) / tf.maximum(tf.reduce_sum(real), 1.0)
-
-
-def masked_l1(prediction, target, mask):
-    """Mean absolute error over the frames where ``mask`` [B, T] is 1, as float32."""
-    mask = tf.cast(mask, tf.float32)[:, :, tf.newaxis]
-    error = tf.abs(tf.cast(prediction, tf.float32) - tf.cast(target, tf.float32)) * mask
-    channels = tf.cast(tf.shape(target)[-1], tf.float32)
-    return tf.reduce_sum(error) / tf.maximum(tf.reduce_sum(mask) * channels, 1.0)
 
 
 @register_model(
@@ -203,123 +228,101 @@ class TransformerTTS(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        for name, value in (
-            ("vocab_size", vocab_size),
-            ("n_mels", n_mels),
-            ("model_dim", model_dim),
-            ("decoder_layers", decoder_layers),
-            ("max_r", max_r),
-            ("max_frames_per_symbol", max_frames_per_symbol),
-            ("max_synthesis_frames", max_synthesis_frames),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}.")
-        if model_dim % 2:
-            raise ValueError(f"model_dim must be even (sinusoidal encodings), got {model_dim}.")
-        layer_indices = range(decoder_layers) if sma_layers is None else sma_layers
-        normalised = set()
-        for index in layer_indices:
-            if not isinstance(index, int) or not -decoder_layers <= index < decoder_layers:
-                raise ValueError(
-                    f"sma_layers entries must be decoder layer indices in "
-                    f"[-{decoder_layers}, {decoder_layers}), got {index!r}."
-                )
-            normalised.add(index % decoder_layers)
-        self.vocab_size = vocab_size
-        self.n_mels = n_mels
-        self.embedding_dim = embedding_dim
-        self.model_dim = model_dim
-        self.encoder_prenet_layers = encoder_prenet_layers
-        self.encoder_prenet_kernel = encoder_prenet_kernel
-        self.encoder_layers = encoder_layers
-        self.encoder_heads = encoder_heads
-        self.decoder_layers = decoder_layers
-        self.decoder_heads = decoder_heads
-        self.key_dim = key_dim
-        self.feed_forward_dim = feed_forward_dim
-        self.dropout = dropout
-        self.decoder_prenet_dim = decoder_prenet_dim
-        self.decoder_prenet_dropout = decoder_prenet_dropout
-        self.postnet_channels = postnet_channels
-        self.postnet_layers = postnet_layers
-        self.postnet_kernel = postnet_kernel
-        self.max_r = max_r
-        self.initial_reduction_factor = (
-            max_r if initial_reduction_factor is None else initial_reduction_factor
-        )
+        arguments = locals()
+        self._sma_layer_indices = _check_arguments(arguments)
+        for name in HYPERPARAMETERS:
+            setattr(self, name, arguments[name])
+        if initial_reduction_factor is None:
+            self.initial_reduction_factor = max_r
         self.sma_layers = None if sma_layers is None else list(sma_layers)
-        self.sma_noise_std = sma_noise_std
-        self.sma_score_bias_init = sma_score_bias_init
-        self.sma_head_selection = sma_head_selection
         self.initial_monotonic = bool(initial_monotonic)
-        self.stop_loss_scaling = stop_loss_scaling
-        self.diagonal_loss_weight = diagonal_loss_weight
-        self.diagonal_width = diagonal_width
-        self.go_value = go_value
-        self.max_frames_per_symbol = max_frames_per_symbol
-        self.max_synthesis_frames = max_synthesis_frames
         self.hard_inference = bool(hard_inference)
         self.diagonal_forcing = False
-        self._sma_layer_indices = sorted(normalised)
+        self._build_encoder()
+        self._build_decoder()
+        self._build_outputs()
+        self._add_state_weights()
+        self._synthesis_functions = {}
 
+    def _build_encoder(self):
         policy = self.dtype_policy
         self.embedding = keras.layers.Embedding(
-            vocab_size, embedding_dim, dtype=policy, name="embedding"
+            self.vocab_size, self.embedding_dim, dtype=policy, name="embedding"
         )
         self.encoder_prenet = EncoderPrenet(
-            model_dim,
-            model_dim,
-            encoder_prenet_layers,
-            encoder_prenet_kernel,
-            dropout,
+            self.model_dim,
+            self.model_dim,
+            self.encoder_prenet_layers,
+            self.encoder_prenet_kernel,
+            self.dropout,
             dtype=policy,
             name="encoder_prenet",
         )
-        self.encoder_blocks = [
+        blocks = [
             EncoderBlock(
-                encoder_heads, key_dim, feed_forward_dim, dropout, dtype=policy, name=f"encoder_{i}"
+                self.encoder_heads,
+                self.key_dim,
+                self.feed_forward_dim,
+                self.dropout,
+                dtype=policy,
+                name=f"encoder_{i}",
             )
-            for i in range(encoder_layers)
+            for i in range(self.encoder_layers)
         ]
+        self.encoder_blocks = track_layers(self, blocks, "encoder_block_{}")
         self.encoder_norm = keras.layers.LayerNormalization(
             epsilon=1e-5, dtype=policy, name="encoder_norm"
         )
+
+    def _build_decoder(self):
+        policy = self.dtype_policy
         self.decoder_prenet = DecoderPrenet(
-            model_dim,
-            decoder_prenet_dim,
-            decoder_prenet_dropout,
+            self.model_dim,
+            self.decoder_prenet_dim,
+            self.decoder_prenet_dropout,
             dtype=policy,
             name="decoder_prenet",
         )
-        self.decoder_blocks = [
+        blocks = [
             DecoderBlock(
-                decoder_heads,
-                key_dim,
-                feed_forward_dim,
-                dropout,
-                stepwise_monotonic=i in normalised,
-                sma_noise_std=sma_noise_std,
-                sma_score_bias_init=sma_score_bias_init,
-                sma_head_selection=sma_head_selection,
+                self.decoder_heads,
+                self.key_dim,
+                self.feed_forward_dim,
+                self.dropout,
+                stepwise_monotonic=i in self._sma_layer_indices,
+                sma_noise_std=self.sma_noise_std,
+                sma_score_bias_init=self.sma_score_bias_init,
+                sma_head_selection=self.sma_head_selection,
                 monotonic=self.initial_monotonic,
                 dtype=policy,
                 name=f"decoder_{i}",
             )
-            for i in range(decoder_layers)
+            for i in range(self.decoder_layers)
         ]
+        self.decoder_blocks = track_layers(self, blocks, "decoder_block_{}")
         self.decoder_norm = keras.layers.LayerNormalization(
             epsilon=1e-5, dtype=policy, name="decoder_norm"
         )
-        self.input_dropout = keras.layers.Dropout(dropout, dtype=policy, name="input_dropout")
+        self.input_dropout = keras.layers.Dropout(self.dropout, dtype=policy, name="input_dropout")
+
+    def _build_outputs(self):
+        policy, r = self.dtype_policy, self.initial_reduction_factor
         self.mel_projection = ReductionProjection(
-            n_mels, max_r, self.initial_reduction_factor, dtype=policy, name="mel_projection"
+            self.n_mels, self.max_r, r, dtype=policy, name="mel_projection"
         )
         self.stop_projection = ReductionProjection(
-            3, max_r, self.initial_reduction_factor, dtype=policy, name="stop_projection"
+            3, self.max_r, r, dtype=policy, name="stop_projection"
         )
         self.postnet = Postnet(
-            postnet_channels, postnet_layers, postnet_kernel, dropout, dtype=policy, name="postnet"
+            self.postnet_channels,
+            self.postnet_layers,
+            self.postnet_kernel,
+            self.dropout,
+            dtype=policy,
+            name="postnet",
         )
+
+    def _add_state_weights(self):
         # Scales of the positional encodings (Li et al. 2019: trainable, initialised to 1).
         self.encoder_position_scale = self.add_weight(
             name="encoder_position_scale", shape=(), initializer="ones"
@@ -337,13 +340,6 @@ class TransformerTTS(keras.Model):
             trainable=False,
             aggregation="only_first_replica",
         )
-        # Keras 3 lists are not TensorFlow checkpoint dependencies: name every block as an
-        # attribute too, so tf.train.Checkpoint saves and restores its weights.
-        for index, block in enumerate(self.encoder_blocks):
-            setattr(self, f"encoder_block_{index}", block)
-        for index, block in enumerate(self.decoder_blocks):
-            setattr(self, f"decoder_block_{index}", block)
-        self._synthesis_functions = {}
 
     # The trace constants.
 
@@ -468,22 +464,14 @@ class TransformerTTS(keras.Model):
         losses["diagonal"] = tf.constant(0.0)
         if self.diagonal_forcing:
             alignments = outputs["alignments"]
-            weights, _ = guided_attention_weights(
-                tf.reduce_sum(tf.cast(outputs["memory_mask"], tf.int32), axis=1),
-                reduced_length(mel_length, self.reduction_factor),
-                tf.shape(alignments[0])[2],
-                tf.shape(alignments[0])[1],
-                self.diagonal_width,
-            )
-            weights = tf.transpose(weights, [0, 2, 1])  # [B, steps, symbols] like the alignments
-            valid = tf.cast(outputs["step_mask"], tf.float32)
-            penalties = [tf.reduce_sum(weights * alignment, axis=-1) for alignment in alignments]
+            steps = tf.reduce_sum(tf.cast(outputs["step_mask"], tf.int32), axis=1)
+            symbols = tf.reduce_sum(tf.cast(outputs["memory_mask"], tf.int32), axis=1)
             losses["diagonal"] = tf.add_n(
                 [
-                    tf.reduce_sum(p * valid) / tf.maximum(tf.reduce_sum(valid), 1.0)
-                    for p in penalties
+                    guided_attention_loss(alignment, steps, symbols, self.diagonal_width)
+                    for alignment in alignments
                 ]
-            ) / len(penalties)
+            ) / len(alignments)
             total = total + self.diagonal_loss_weight * losses["diagonal"]
         if training:
             self.trained_decoding_state.assign(
@@ -669,38 +657,5 @@ class TransformerTTS(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            vocab_size=self.vocab_size,
-            n_mels=self.n_mels,
-            embedding_dim=self.embedding_dim,
-            model_dim=self.model_dim,
-            encoder_prenet_layers=self.encoder_prenet_layers,
-            encoder_prenet_kernel=self.encoder_prenet_kernel,
-            encoder_layers=self.encoder_layers,
-            encoder_heads=self.encoder_heads,
-            decoder_layers=self.decoder_layers,
-            decoder_heads=self.decoder_heads,
-            key_dim=self.key_dim,
-            feed_forward_dim=self.feed_forward_dim,
-            dropout=self.dropout,
-            decoder_prenet_dim=self.decoder_prenet_dim,
-            decoder_prenet_dropout=self.decoder_prenet_dropout,
-            postnet_channels=self.postnet_channels,
-            postnet_layers=self.postnet_layers,
-            postnet_kernel=self.postnet_kernel,
-            max_r=self.max_r,
-            initial_reduction_factor=self.initial_reduction_factor,
-            sma_layers=self.sma_layers,
-            sma_noise_std=self.sma_noise_std,
-            sma_score_bias_init=self.sma_score_bias_init,
-            sma_head_selection=self.sma_head_selection,
-            initial_monotonic=self.initial_monotonic,
-            stop_loss_scaling=self.stop_loss_scaling,
-            diagonal_loss_weight=self.diagonal_loss_weight,
-            diagonal_width=self.diagonal_width,
-            go_value=self.go_value,
-            max_frames_per_symbol=self.max_frames_per_symbol,
-            max_synthesis_frames=self.max_synthesis_frames,
-            hard_inference=self.hard_inference,
-        )
+        config.update({name: getattr(self, name) for name in HYPERPARAMETERS})
         return config

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from ttszoo.diffusion import DiffusionSampler, NoiseSchedule, diffuse
 from ttszoo.layers.diffusion import DBlock, FiLM, UBlock
+from ttszoo.layers.tracking import track_layers
 from ttszoo.models.registry import register_model
 
 _BASE_DILATIONS = ((1, 2, 1, 2), (1, 2, 1, 2), (1, 2, 4, 8), (1, 2, 4, 8), (1, 2, 4, 8))
@@ -94,6 +95,37 @@ def sample_in_chunks(sampler, mel, hop_length, chunk_frames, overlap_frames, see
     return tf.math.divide_no_nan(total, norm)[:, start : start + frames * hop_length]
 
 
+def _check_arguments(
+    upsample_factors,
+    upsample_channels,
+    upsample_dilations,
+    downsample_channels,
+    hop_length,
+    inference_xla,
+):
+    """Validates WaveGrad's constructor arguments; returns the hop length they give."""
+    if inference_xla not in ("auto", True, False):
+        raise ValueError(f'inference_xla must be "auto", True or False, got {inference_xla!r}.')
+    counts = {
+        "upsample_factors": len(upsample_factors),
+        "upsample_channels": len(upsample_channels),
+        "upsample_dilations": len(upsample_dilations),
+        "downsample_channels": len(downsample_channels),
+    }
+    if len(set(counts.values())) != 1:
+        raise ValueError(
+            f"WaveGrad needs one entry per UBlock in each of {counts}; give lists of one length."
+        )
+    product = int(np.prod(upsample_factors))
+    if hop_length is not None and product != hop_length:
+        raise ValueError(
+            f"The upsampling factors {tuple(upsample_factors)} multiply to {product}, but the "
+            f"hop length is {hop_length}. Choose factors whose product is the hop (e.g. "
+            "(5, 5, 3, 2, 2) for 300, (4, 4, 4, 2, 2) for 256, (5, 5, 2, 2, 2) for 200)."
+        )
+    return product
+
+
 @register_model(
     "wavegrad",
     family="vocoder",
@@ -162,25 +194,14 @@ class WaveGrad(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if inference_xla not in ("auto", True, False):
-            raise ValueError(f'inference_xla must be "auto", True or False, got {inference_xla!r}.')
-        counts = {
-            "upsample_factors": len(upsample_factors),
-            "upsample_channels": len(upsample_channels),
-            "upsample_dilations": len(upsample_dilations),
-            "downsample_channels": len(downsample_channels),
-        }
-        if len(set(counts.values())) != 1:
-            raise ValueError(
-                f"WaveGrad needs one entry per UBlock in each of {counts}; give lists of one length."
-            )
-        product = int(np.prod(upsample_factors))
-        if hop_length is not None and product != hop_length:
-            raise ValueError(
-                f"The upsampling factors {tuple(upsample_factors)} multiply to {product}, but the "
-                f"hop length is {hop_length}. Choose factors whose product is the hop (e.g. "
-                "(5, 5, 3, 2, 2) for 300, (4, 4, 4, 2, 2) for 256, (5, 5, 2, 2, 2) for 200)."
-            )
+        product = _check_arguments(
+            upsample_factors,
+            upsample_channels,
+            upsample_dilations,
+            downsample_channels,
+            hop_length,
+            inference_xla,
+        )
         self.upsample_factors = tuple(int(f) for f in upsample_factors)
         self.upsample_channels = tuple(int(c) for c in upsample_channels)
         self.upsample_dilations = tuple(tuple(int(d) for d in ds) for ds in upsample_dilations)
@@ -200,9 +221,14 @@ class WaveGrad(keras.Model):
         self.training_schedule = NoiseSchedule.linear(*training_betas)
         self.inference_schedule = NoiseSchedule.inference(inference_iterations)
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self._build_layers()
+        self._sampler = None
+
+    def _build_layers(self):
+        """The convolutions, UBlocks (coarsest first), DBlocks and FiLMs (finest first)."""
         policy = self.dtype_policy
         self.mel_conv = keras.layers.Conv1D(
-            mel_channels, 3, padding="same", dtype=policy, name="mel_conv"
+            self.mel_channels, 3, padding="same", dtype=policy, name="mel_conv"
         )
         ublocks = [
             UBlock(c, f, d, dtype=policy, name=f"ublock_{i}")
@@ -228,28 +254,12 @@ class WaveGrad(keras.Model):
         ]
         # FiLM k feeds the UBlock whose output has resolution k (finest first).
         films = [
-            FiLM(c, noise_scale, dtype=policy, name=f"film_{i}")
+            FiLM(c, self.noise_scale, dtype=policy, name=f"film_{i}")
             for i, c in enumerate(self.upsample_channels[::-1])
         ]
-        # One attribute per block: tf.train.Checkpoint does not reach layers held in lists.
-        for block in (*ublocks, *dblocks, *films):
-            setattr(self, block.name, block)
-        self._sampler = None
-
-    @property
-    def ublocks(self):
-        """The UBlocks, coarsest first."""
-        return [getattr(self, f"ublock_{i}") for i in range(len(self.upsample_factors))]
-
-    @property
-    def dblocks(self):
-        """The DBlocks, finest first."""
-        return [getattr(self, f"dblock_{i}") for i in range(len(self.upsample_factors) - 1)]
-
-    @property
-    def films(self):
-        """The FiLM layers, finest resolution first."""
-        return [getattr(self, f"film_{i}") for i in range(len(self.upsample_factors))]
+        self.ublocks = track_layers(self, ublocks)  # coarsest first
+        self.dblocks = track_layers(self, dblocks)  # finest first
+        self.films = track_layers(self, films)  # finest resolution first
 
     def build(self, noisy_audio_shape, mel_shape=None, noise_level_shape=None):
         batch, samples = noisy_audio_shape

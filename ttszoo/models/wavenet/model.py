@@ -19,6 +19,7 @@ import tensorflow as tf
 from ttszoo.distributions import gaussian_mixture_from_network_output
 from ttszoo.distributions.losses import DEFAULT_LOG_SCALE_MIN
 from ttszoo.distributions.losses import FAMILIES as DISCRETIZED_FAMILIES
+from ttszoo.layers.tracking import track_layers
 from ttszoo.layers.wavenet import GatedResidualBlock, MelUpsampler
 from ttszoo.models.registry import register_model
 
@@ -29,6 +30,17 @@ def _output_channels(output_distribution, num_mixtures):
     if output_distribution != "logistic" and num_mixtures == 1:
         return 2  # mean and log-scale of one Gaussian
     return 3 * num_mixtures
+
+
+def _check_arguments(output_distribution, **positive_ints):
+    if output_distribution not in OUTPUT_DISTRIBUTIONS:
+        raise ValueError(
+            f"output_distribution must be one of {OUTPUT_DISTRIBUTIONS}, got "
+            f"{output_distribution!r}."
+        )
+    for name, value in positive_ints.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}.")
 
 
 @register_model(
@@ -108,22 +120,16 @@ class WaveNetVocoder(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if output_distribution not in OUTPUT_DISTRIBUTIONS:
-            raise ValueError(
-                f"output_distribution must be one of {OUTPUT_DISTRIBUTIONS}, got "
-                f"{output_distribution!r}."
-            )
-        for name, value in [
-            ("hop_length", hop_length),
-            ("n_mels", n_mels),
-            ("num_layers", num_layers),
-            ("dilation_cycle", dilation_cycle),
-            ("num_mixtures", num_mixtures),
-            ("segment_frames", segment_frames),
-            ("sample_frames", sample_frames),
-        ]:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}.")
+        _check_arguments(
+            output_distribution,
+            hop_length=hop_length,
+            n_mels=n_mels,
+            num_layers=num_layers,
+            dilation_cycle=dilation_cycle,
+            num_mixtures=num_mixtures,
+            segment_frames=segment_frames,
+            sample_frames=sample_frames,
+        )
         self.hop_length = hop_length
         self.n_mels = n_mels
         self.residual_channels = residual_channels
@@ -147,52 +153,61 @@ class WaveNetVocoder(keras.Model):
         self.segment_frames = segment_frames
         self.sample_frames = sample_frames
         self.output_channels = _output_channels(output_distribution, num_mixtures)
+        self._build_conditioning()
+        self._build_network()
+        self._compiled_loops = {}
+
+    def _build_conditioning(self):
+        """The input projection and the frame-rate (and speaker) conditioning layers."""
         policy = self.dtype_policy
         self.input_projection = keras.layers.Dense(
-            residual_channels, dtype=policy, name="input_projection"
+            self.residual_channels, dtype=policy, name="input_projection"
         )
         self.frame_network = keras.layers.Conv1D(
-            condition_channels,
-            condition_kernel_size,
+            self.condition_channels,
+            self.condition_kernel_size,
             padding="same",
             dtype=policy,
             name="frame_network",
         )
         self.condition_projection = keras.layers.Dense(
-            num_layers * gate_channels, dtype=policy, name="condition_projection"
+            self.num_layers * self.gate_channels, dtype=policy, name="condition_projection"
         )
         self.speaker_embedding = None
         self.speaker_projection = None
-        if num_speakers:
+        if self.num_speakers:
             self.speaker_embedding = keras.layers.Embedding(
-                num_speakers, speaker_channels, dtype=policy, name="speaker_embedding"
+                self.num_speakers, self.speaker_channels, dtype=policy, name="speaker_embedding"
             )
             self.speaker_projection = keras.layers.Dense(
-                num_layers * gate_channels, use_bias=False, dtype=policy, name="speaker_projection"
+                self.num_layers * self.gate_channels,
+                use_bias=False,
+                dtype=policy,
+                name="speaker_projection",
             )
-        self.upsampler = MelUpsampler(hop_length, dtype=policy, name="upsampler")
+        self.upsampler = MelUpsampler(self.hop_length, dtype=policy, name="upsampler")
+
+    def _build_network(self):
+        """The gated residual blocks and the output head."""
+        policy = self.dtype_policy
         blocks = [
             GatedResidualBlock(
-                residual_channels,
-                gate_channels,
-                skip_channels,
-                kernel_size=kernel_size,
+                self.residual_channels,
+                self.gate_channels,
+                self.skip_channels,
+                kernel_size=self.kernel_size,
                 dilation_rate=dilation,
-                residual_output=i < num_layers - 1,
+                residual_output=i < self.num_layers - 1,
                 dtype=policy,
                 name=f"block_{i}",
             )
             for i, dilation in enumerate(self.dilations)
         ]
-        # One attribute per block: tf.train.Checkpoint does not reach layers held in lists.
-        for block in blocks:
-            setattr(self, block.name, block)
-        self.blocks = blocks
-        self.head_hidden = keras.layers.Dense(skip_channels, dtype=policy, name="head_hidden")
+        self.blocks = track_layers(self, blocks)
+        self.head_hidden = keras.layers.Dense(self.skip_channels, dtype=policy, name="head_hidden")
         self.head_output = keras.layers.Dense(
             self.output_channels, dtype=policy, name="head_output"
         )
-        self._compiled_loops = {}
 
     def build(self, input_shape=None):
         """Builds every weight from the constructor's sizes (the input shapes are not needed)."""

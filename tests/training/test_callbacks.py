@@ -1,10 +1,11 @@
-"""The reduction-factor and SMA-switch callbacks inside ``model.fit`` with an XLA train step."""
+"""The step-switch callbacks inside ``model.fit`` with an XLA train step, and their gin names."""
 
 import keras
 import numpy as np
 import pytest
 
-from ttszoo import layers
+from ttszoo import layers, training
+from ttszoo.training import callbacks
 
 
 class TeacherForcedDecoder(keras.Model):
@@ -50,7 +51,7 @@ def test_reduction_factor_schedule_applied_during_fit():
     model.compile(optimizer="adam", loss="mae", jit_compile=True)
     frames = np.random.default_rng(0).normal(size=(16, 12, 2)).astype(np.float32)
     changes = []
-    callback = layers.ReductionFactorCallback(
+    callback = callbacks.ReductionFactorCallback(
         [[0, 4], [3, 2], [6, 1]], on_change=lambda step, r: changes.append((step, r))
     )
     recorder = Recorder(lambda m: m.projection.r)
@@ -68,7 +69,7 @@ def test_monotonic_switch_applied_during_fit():
     query = rng.normal(size=(12, 5, 3)).astype(np.float32)
     key = rng.normal(size=(12, 4, 3)).astype(np.float32)
     recorder = Recorder(lambda m: m.attention.monotonic)
-    switch = layers.MonotonicAttentionSwitch(start_step=3)
+    switch = callbacks.MonotonicAttentionSwitch(start_step=3)
     model.fit((query, key), query, batch_size=2, epochs=1, callbacks=[switch, recorder], verbose=0)
     assert [on for on, _ in recorder.values] == [False, False, False, True, True, True]
     assert True in model.traced
@@ -79,7 +80,7 @@ def test_callbacks_refuse_models_without_their_layer():
     model = SmaModel()
     model.compile(optimizer="adam", loss="mse")
     data = (np.zeros((2, 5, 3), np.float32), np.zeros((2, 4, 3), np.float32))
-    callback = layers.ReductionFactorCallback([[0, 2]])
+    callback = callbacks.ReductionFactorCallback([[0, 2]])
     with pytest.raises(ValueError, match="no ReductionProjection"):
         model.fit(data, data[0], callbacks=[callback], verbose=0)
 
@@ -88,11 +89,76 @@ def test_schedule_beyond_the_projection_max_r_is_refused():
     model = TeacherForcedDecoder(channels=2, max_r=4)
     model.compile(optimizer="adam", loss="mae")
     frames = np.zeros((2, 12, 2), np.float32)
-    callback = layers.ReductionFactorCallback([[0, 6], [5, 2]])
+    callback = callbacks.ReductionFactorCallback([[0, 6], [5, 2]])
     with pytest.raises(ValueError, match="larger max_r"):
         model.fit(frames, frames, callbacks=[callback], verbose=0)
 
 
 def test_switch_validates_start_step():
     with pytest.raises(ValueError, match="start_step"):
-        layers.MonotonicAttentionSwitch(-1)
+        callbacks.MonotonicAttentionSwitch(-1)
+
+
+class ForcedModel(keras.Model):
+    """A model with a ``diagonal_forcing`` flag read at trace time, like Transformer TTS."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(2)
+        self.diagonal_forcing = False
+        self.traced = []
+
+    def call(self, inputs):
+        self.traced.append(self.diagonal_forcing)
+        return self.dense(inputs) * (2.0 if self.diagonal_forcing else 1.0)
+
+
+def test_diagonal_forcing_is_on_before_end_step_only():
+    model = ForcedModel()
+    model.compile(optimizer="adam", loss="mse", jit_compile=True)
+    data = np.ones((10, 2), np.float32)
+    changes = []
+    forcing = callbacks.DiagonalAttentionForcing(
+        end_step=2, on_change=lambda step, value: changes.append((step, value))
+    )
+    recorder = Recorder(lambda m: m.diagonal_forcing)
+    model.fit(data, data, batch_size=2, epochs=1, callbacks=[forcing, recorder], verbose=0)
+    assert [on for on, _ in recorder.values] == [True, True, False, False, False]
+    assert changes == [(0, True), (2, False)]
+    assert model.traced[-1] is False and True in model.traced
+
+
+def test_a_switch_needs_its_attribute_on_the_model():
+    model = keras.Sequential([keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    data = np.ones((2, 2), np.float32)
+    with pytest.raises(ValueError, match="no 'diagonal_forcing' attribute"):
+        model.fit(data, data, callbacks=[callbacks.DiagonalAttentionForcing(1)], verbose=0)
+
+
+def test_switch_at_step_values():
+    switch = callbacks.SwitchAtStep(3, before="a", after="b")
+    assert [switch.value_at(step) for step in range(5)] == ["a", "a", "a", "b", "b"]
+    with pytest.raises(ValueError, match="end_step"):
+        callbacks.DiagonalAttentionForcing(1.5)
+
+
+def test_gin_names_are_registered_by_the_training_package():
+    import gin
+
+    assert training.ReductionFactorCallback is callbacks.ReductionFactorCallback
+    gin.clear_config()
+    try:
+        gin.parse_config(
+            "ttszoo.training.ReductionFactorCallback.schedule = [[0, 4], [2, 1]]\n"
+            "MonotonicAttentionSwitch.start_step = 5\n"
+            "DiagonalAttentionForcing.end_step = 7\n"
+        )
+        reduction = gin.get_configurable("ReductionFactorCallback")()
+        switch = gin.get_configurable("MonotonicAttentionSwitch")()
+        forcing = gin.get_configurable("DiagonalAttentionForcing")()
+    finally:
+        gin.clear_config()
+    assert isinstance(reduction, callbacks.StepSwitch) and reduction.value_at(3) == 1
+    assert isinstance(switch, callbacks.SwitchAtStep) and switch.start_step == 5
+    assert isinstance(forcing, callbacks.SwitchAtStep) and forcing.value_at(6) is True
