@@ -9,6 +9,7 @@ from absl import logging
 import gin
 from ttszoo.audio.config import AudioConfig
 from ttszoo.data import records
+from ttszoo.errors import InvalidInputError
 
 FEATURES = ("text", "mel", "linear", "audio")
 TEXT_PAD_MULTIPLE = 8
@@ -69,6 +70,16 @@ def make_dataset(
       as requested ``mel`` float32 [B, T, n_mels], ``linear`` float32 [B, T, n_linear],
       ``audio`` float32 [B, T * hop_length] with ``audio_length`` int32 [B].
     """
+    if records_dir is None:
+        raise InvalidInputError(
+            "No records folder was given and the model directory names none: pass "
+            "--records_dir (the --out_dir of `ttszoo preprocess`)."
+        )
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidInputError(
+            f"make_dataset.batch_size must be a positive integer, got {batch_size!r}; set it "
+            "with --gin_param=make_dataset.batch_size=16 (or in the recipe)."
+        )
     info = records.read_features_file(records_dir)
     if split not in info["splits"]:
         raise ValueError(f"Unknown split {split!r}; {records_dir} has {sorted(info['splits'])}.")
