@@ -27,8 +27,8 @@ from ttszoo.training.checkpoints import CheckpointStore, check_weights_are_track
 from ttszoo.training.compatibility import check_features, check_model, read_records_features
 from ttszoo.training.fingerprint import compute_fingerprint, save_fingerprint
 from ttszoo.training.model_dir import ModelDirectory
-from ttszoo.training.run_lock import model_directory_lock
 from ttszoo.training.optimization import PRECISIONS, current_learning_rate, make_optimizer
+from ttszoo.training.run_lock import model_directory_lock
 from ttszoo.training.specs import save_batch_spec
 from ttszoo.training.summaries import write_samples
 from ttszoo.training.tensorboard import write_scalar
