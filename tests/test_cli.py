@@ -26,7 +26,7 @@ def test_command_help_explains_every_flag(capsys):
             main(["ttszoo", name, "--help"])
         text = capsys.readouterr().out
         for flag in command.new_flags():
-            assert f"--{flag}:" in text, (name, flag)
+            assert f"--{flag}:" in text or f"--[no]{flag}:" in text, (name, flag)
 
 
 def test_unknown_command_and_missing_flags(capsys):

@@ -41,7 +41,7 @@ def export_saved_model(acoustic_dir, export_dir, vocoder_dir=None, griffin_lim_i
         fn=synthesize,
         input_signature=[tf.TensorSpec([1, None], tf.int32, name="text_ids")],
     )
-    archive.write_out(str(export_dir))
+    archive.write_out(str(export_dir), verbose=False)
     info = {
         "tokenizer": synthesizer.tokenizer.get_config(),
         "audio_config": synthesizer.audio_config.to_dict(),

@@ -18,6 +18,7 @@ from tqdm import tqdm
 from ttszoo import audio
 from ttszoo.audio import tf_spectrogram
 from ttszoo.audio.spectrogram import mel_basis
+from ttszoo.errors import InvalidInputError
 from ttszoo.text import Tokenizer
 from ttszoo.training.loading import load_trained_model
 
@@ -56,17 +57,17 @@ class Synthesizer:
 
     def __init__(self, acoustic, vocoder=None, griffin_lim_iters=None):
         if acoustic.info.family != "acoustic":
-            raise ValueError(
+            raise InvalidInputError(
                 f"{acoustic.directory.path} holds {acoustic.info.name!r}, a {acoustic.info.family} "
                 "model; give an acoustic model (text -> spectrogram) as the acoustic model."
             )
         if vocoder is not None and vocoder.info.family != "vocoder":
-            raise ValueError(
+            raise InvalidInputError(
                 f"{vocoder.directory.path} holds {vocoder.info.name!r}, a {vocoder.info.family} "
                 "model; give a vocoder (spectrogram -> audio) as the vocoder."
             )
         if acoustic.tokenizer_config is None:
-            raise ValueError(
+            raise InvalidInputError(
                 f"{acoustic.directory.path} has no features.json with the tokenizer settings; it "
                 "was trained without records_dir. Copy the records folder's features.json into it."
             )
@@ -81,7 +82,7 @@ class Synthesizer:
                 if getattr(acoustic.audio_config, name) != getattr(vocoder.audio_config, name)
             ]
             if differing:
-                raise ValueError(
+                raise InvalidInputError(
                     "The acoustic model and the vocoder were trained on different features: "
                     + "; ".join(differing)
                     + ". Train them on the same preprocessed records."
@@ -107,7 +108,9 @@ class Synthesizer:
         """Text ids ``[B, N]`` -> dict with ``"audio"`` ``[B, S]`` and the acoustic outputs."""
         outputs = dict(self.acoustic.model.synthesize(text_ids))
         if "mel" not in outputs:
-            raise ValueError(f"{self.acoustic.info.name}.synthesize() must return a 'mel' entry.")
+            raise InvalidInputError(
+                f"{self.acoustic.info.name}.synthesize() must return a 'mel' entry."
+            )
         source = outputs
         if self.vocoder is not None:
             source = dict(self.vocoder.model.vocode(outputs["mel"]))
@@ -145,7 +148,7 @@ class Synthesizer:
         with open(text_file, encoding="utf-8") as stream:
             lines = [line.strip() for line in stream if line.strip()]
         if not lines:
-            raise ValueError(f"{text_file} holds no text; give one sentence per line.")
+            raise InvalidInputError(f"{text_file} holds no text; give one sentence per line.")
         paths = []
         for index, line in enumerate(tqdm(lines, unit="line", disable=not progress), start=1):
             path = f"{out_dir}/{index:04d}.wav"

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from ttszoo.errors import TTSZooError
+from ttszoo.errors import InvalidInputError, TTSZooError
 
 SILENCE_THRESHOLD = 1e-4
 """Peak amplitude (full scale = 1) under which a file counts as silent."""
@@ -72,11 +72,11 @@ def save_wav(path, waveform, sample_rate):
     if waveform.ndim == 2 and waveform.shape[0] == 1:
         waveform = waveform[0]
     if waveform.ndim != 1:
-        raise ValueError(
+        raise InvalidInputError(
             f"save_wav needs a mono waveform of shape [num_samples], got {waveform.shape}."
         )
     if not np.all(np.isfinite(waveform)):
-        raise ValueError(f"Refusing to write {path}: the waveform holds NaN or inf samples.")
+        raise InvalidInputError(f"Refusing to write {path}: the waveform holds NaN or inf samples.")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     soundfile.write(str(path), np.clip(waveform, -1.0, 1.0), int(sample_rate), subtype="PCM_16")

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ttszoo.errors import InvalidInputError
 from ttszoo.text.cleaners import english_cleaners
 
 _HERE = Path(__file__).parent
@@ -55,7 +56,7 @@ def build_demo_corpus(out_dir=None, limit=None, voice="en-us", words_per_minute=
     out_dir = Path(out_dir) if out_dir is not None else default_corpus_dir()
     sentences = demo_sentences()[:limit]
     if not sentences:
-        raise ValueError(
+        raise InvalidInputError(
             f"limit={limit} leaves no sentences to speak; use a positive limit or None."
         )
     settings = {

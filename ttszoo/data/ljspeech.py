@@ -5,6 +5,8 @@ from pathlib import Path
 
 from absl import logging
 
+from ttszoo.errors import MissingFileError
+
 
 @dataclasses.dataclass(frozen=True)
 class Utterance:
@@ -43,7 +45,7 @@ def read_ljspeech(corpus_dir):
     corpus_dir = Path(corpus_dir)
     metadata = corpus_dir / "metadata.csv"
     if not metadata.is_file():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"{metadata} not found: an LJSpeech-format corpus needs metadata.csv with rows "
             "'id|text|normalized text' and the audio in wavs/<id>.wav. "
             "Build the demo corpus with `ttszoo corpus --out DIR`."

@@ -82,10 +82,12 @@ def make_dataset(
         )
     info = records.read_features_file(records_dir)
     if split not in info["splits"]:
-        raise ValueError(f"Unknown split {split!r}; {records_dir} has {sorted(info['splits'])}.")
+        raise InvalidInputError(
+            f"Unknown split {split!r}; {records_dir} has {sorted(info['splits'])}."
+        )
     missing = sorted(set(features) - set(info["features"]))
     if missing or not set(features) <= set(FEATURES):
-        raise ValueError(
+        raise InvalidInputError(
             f"Features {sorted(features)} requested, but {records_dir} stores {info['features']}. "
             "Preprocess again with the missing features in `include`."
         )
@@ -99,7 +101,7 @@ def make_dataset(
     if max_text_length is not None:
         keep &= text_lengths <= max_text_length
     if keep.sum() < batch_size:
-        raise ValueError(
+        raise InvalidInputError(
             f"Only {int(keep.sum())} {split} utterances fit max_frames={max_frames} / "
             f"max_text_length={max_text_length}, fewer than batch_size={batch_size}. "
             "Lower batch_size or raise the limits."

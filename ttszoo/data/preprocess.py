@@ -22,6 +22,7 @@ import gin
 from ttszoo.audio.config import AudioConfig
 from ttszoo.data.ljspeech import CorpusProblem, read_ljspeech, report_problems
 from ttszoo.data.workers import extract_in_subprocesses, features_of
+from ttszoo.errors import InvalidInputError
 from ttszoo.text.tokenizer import Tokenizer, UnknownSymbolWarning
 
 SPLITS = ("train", "validation")
@@ -98,10 +99,10 @@ def preprocess_corpus(
     audio_config = audio_config or AudioConfig()
     tokenizer = tokenizer or Tokenizer()
     if num_shards < 1:
-        raise ValueError(f"num_shards must be at least 1, got {num_shards}.")
+        raise InvalidInputError(f"num_shards must be at least 1, got {num_shards}.")
     unknown = sorted(set(include) - set(records.OPTIONAL_FEATURES))
     if unknown:
-        raise ValueError(
+        raise InvalidInputError(
             f"Unknown features {unknown}; optional features are {records.OPTIONAL_FEATURES}."
         )
     out_dir = Path(out_dir)
@@ -131,7 +132,9 @@ def preprocess_corpus(
         examples[split].append((item_id, len(token_ids[item_id]), features.mel.shape[0],
                                 records.encode_example(item_id, token_ids[item_id], features, include)))  # fmt: skip
     if not any(examples.values()):
-        raise ValueError(f"No usable utterance in {corpus_dir}: " + "; ".join(map(str, problems)))
+        raise InvalidInputError(
+            f"No usable utterance in {corpus_dir}: " + "; ".join(map(str, problems))
+        )
     if validation_fraction > 0 and not examples["validation"] and len(examples["train"]) > 1:
         # A small corpus gets at least one held-out utterance: the one whose id hashes lowest.
         index = min(range(len(examples["train"])), key=lambda i: _hash(examples["train"][i][0]))

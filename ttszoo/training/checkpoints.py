@@ -87,6 +87,18 @@ def latest_checkpoint(directory):
     return steps[-1], checkpoint_prefix(directory, steps[-1])
 
 
+def interrupted_files(directory):
+    """Returns the sorted names of checkpoint files without a commit marker (interrupted writes)."""
+    if not tf.io.gfile.isdir(directory):
+        return []
+    complete = set(complete_steps(directory))
+    return sorted(
+        name
+        for name in tf.io.gfile.listdir(directory)
+        if (match := _NAME.match(name)) and (int(match.group(1)) not in complete or ".tmp" in name)
+    )
+
+
 def checkpoint_problem(prefix):
     """Returns why the checkpoint at ``prefix`` cannot be read, or ``None`` if every tensor reads.
 
@@ -215,18 +227,13 @@ class CheckpointStore:
 
     def remove_incomplete(self):
         """Deletes the files of checkpoints whose write was interrupted (no commit marker)."""
-        if not self.is_chief or not tf.io.gfile.isdir(self.directory):
+        if not self.is_chief:
             return []
-        complete = set(complete_steps(self.directory))
-        orphans = set()
-        for name in tf.io.gfile.listdir(self.directory):
-            match = _NAME.match(name)
-            if match and (int(match.group(1)) not in complete or ".tmp" in name):
-                orphans.add(name)
-        for name in sorted(orphans):
+        orphans = interrupted_files(self.directory)
+        for name in orphans:
             logging.warning("Removing %s left by an interrupted checkpoint write.", name)
             tf.io.gfile.remove(f"{self.directory}/{name}")
-        return sorted(orphans)
+        return orphans
 
     def restore_latest(self):
         """Restores the newest complete checkpoint; returns its step, or ``None`` if none exists.
