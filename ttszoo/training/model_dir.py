@@ -104,7 +104,14 @@ class ModelDirectory:
         if not tf.io.gfile.exists(path):
             return {}
         with tf.io.gfile.GFile(path) as stream:
-            return json.loads(stream.read())
+            text = stream.read()
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ModelDirectoryError(
+                f"{path} is not valid JSON ({error}). Copy features.json back from the records "
+                "folder the model was trained on; `ttszoo check` lists every damaged file."
+            ) from None
 
     def audio_config(self):
         """The ``AudioConfig`` of the training features (the default one without features.json)."""

@@ -1,6 +1,7 @@
 """``ttszoo check``: verifies a model directory file by file and says what is wrong.
 
-It reads, and never writes: the operative config (parsed by gin, its model registered),
+It reads, and never writes: the operative config (parsed by gin, its model registered, built
+and restored the way synthesis loads it),
 ``features.json`` (audio settings and tokenizer rebuilt), ``fingerprint.json`` and
 ``batch_spec.json`` (valid JSON, the same model as the config), and every checkpoint (each
 tensor read; see ``checkpoints.checkpoint_problem``), plus the leftovers of interrupted or
@@ -94,7 +95,22 @@ def _check_operative_config(directory):
         info = get_model_info(match.group(1))
     except KeyError as error:
         return Finding(OPERATIVE_CONFIG, str(error))
-    return Finding(OPERATIVE_CONFIG, detail=f"model {info.name} ({info.family})")
+    from ttszoo.training.loading import load_trained_model
+
+    try:  # builds the model from the config, compares fingerprint.json, restores the weights
+        step = load_trained_model(directory.path).step
+    except Exception as error:  # noqa: BLE001 -- a diagnosis: report whatever stops the load
+        return Finding(
+            OPERATIVE_CONFIG,
+            f"the model it configures does not load ({type(error).__name__}: {error})",
+        )
+    finally:
+        gin.clear_config()
+    return Finding(
+        OPERATIVE_CONFIG,
+        detail=f"model {info.name} ({info.family}) builds, matches {FINGERPRINT} and restores "
+        f"step {step}",
+    )
 
 
 def _check_checkpoints(directory):
