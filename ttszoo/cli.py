@@ -218,7 +218,10 @@ def _synthesize_flags(fv):
         flag_values=fv,
     )
     flags.DEFINE_string(
-        "out", None, "The output wav file (--text) or folder (--text_file).", flag_values=fv
+        "out",
+        None,
+        "The output audio file (--text; .wav, .flac or .ogg) or folder (--text_file).",
+        flag_values=fv,
     )
     flags.DEFINE_integer(
         "griffin_lim_iters",
@@ -232,7 +235,11 @@ def _synthesize_flags(fv):
 
 
 def _synthesize(fv):
+    from ttszoo.audio.io import check_audio_path
     from ttszoo.synthesis import Synthesizer
+
+    if fv.text is not None:
+        check_audio_path(fv.out)  # before the models load
 
     synthesizer = Synthesizer.from_model_dirs(fv.acoustic, fv.vocoder, fv.griffin_lim_iters)
     if fv.text is not None:

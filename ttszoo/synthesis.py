@@ -20,6 +20,7 @@ from ttszoo.audio import tf_spectrogram
 from ttszoo.audio.spectrogram import mel_basis
 from ttszoo.errors import InvalidInputError
 from ttszoo.text import Tokenizer
+from ttszoo.text.files import read_utf8
 from ttszoo.training.loading import load_trained_model
 
 _COMPATIBLE_AUDIO_SETTINGS = (
@@ -145,8 +146,7 @@ class Synthesizer:
         Returns:
           The list of paths written, in line order.
         """
-        with open(text_file, encoding="utf-8") as stream:
-            lines = [line.strip() for line in stream if line.strip()]
+        lines = [line.strip() for line in read_utf8(text_file).splitlines() if line.strip()]
         if not lines:
             raise InvalidInputError(f"{text_file} holds no text; give one sentence per line.")
         paths = []

@@ -1,11 +1,13 @@
 """Reading an LJSpeech-format corpus: ``metadata.csv`` (``id|text|normalized text``) and ``wavs/``."""
 
 import dataclasses
+import io
 from pathlib import Path
 
 from absl import logging
 
 from ttszoo.errors import MissingFileError
+from ttszoo.text.files import read_utf8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +53,7 @@ def read_ljspeech(corpus_dir):
             "Build the demo corpus with `ttszoo corpus --out DIR`."
         )
     utterances, problems, seen = [], [], set()
-    with metadata.open(encoding="utf-8") as rows:
+    with io.StringIO(read_utf8(metadata)) as rows:  # names file and line of non-UTF-8 bytes
         for number, row in enumerate(rows, start=1):
             row = row.rstrip("\n").rstrip("\r")
             if not row.strip():

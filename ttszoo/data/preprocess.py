@@ -106,7 +106,6 @@ def preprocess_corpus(
             f"Unknown features {unknown}; optional features are {records.OPTIONAL_FEATURES}."
         )
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
 
     utterances, problems = read_ljspeech(corpus_dir)
     token_ids = {}
@@ -135,6 +134,7 @@ def preprocess_corpus(
         raise InvalidInputError(
             f"No usable utterance in {corpus_dir}: " + "; ".join(map(str, problems))
         )
+    out_dir.mkdir(parents=True, exist_ok=True)  # only once the corpus is known to be usable
     if validation_fraction > 0 and not examples["validation"] and len(examples["train"]) > 1:
         # A small corpus gets at least one held-out utterance: the one whose id hashes lowest.
         index = min(range(len(examples["train"])), key=lambda i: _hash(examples["train"][i][0]))

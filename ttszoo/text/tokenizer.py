@@ -7,6 +7,7 @@ import gin
 from ttszoo.errors import InvalidInputError
 from ttszoo.text import symbols as symbol_sets
 from ttszoo.text.cleaners import CLEANERS
+from ttszoo.text.files import excerpt
 
 UNKNOWN_POLICIES = ("warn", "error")
 _PUNCTUATION_RUN = re.compile(r"([^\w\s']+)")
@@ -95,7 +96,7 @@ class Tokenizer:
             {char for char in normalized if char not in self._ids or self._ids[char] < 2}
         )
         if unknown:
-            message = f"Characters {unknown} of {text!r} are not in the {self.symbols!r} symbol set"
+            message = f"Characters {unknown} of {excerpt(text)} are not in the {self.symbols!r} symbol set"
             if self.unknown == "error":
                 raise InvalidInputError(
                     message + "; remove them, or use Tokenizer(unknown='warn') to drop them."
@@ -104,7 +105,7 @@ class Tokenizer:
         ids = [self._ids[char] for char in normalized if char not in unknown]
         if all(self._alphabet[i] in symbol_sets.PUNCTUATION for i in ids):
             raise InvalidInputError(
-                f"Text {text!r} is empty after cleaning ({self.cleaners} cleaners, {self.symbols}); "
+                f"Text {excerpt(text)} is empty after cleaning ({self.cleaners} cleaners, {self.symbols}); "
                 "give at least one speakable word."
             )
         return ids + [self.eos_id]

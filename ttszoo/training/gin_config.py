@@ -86,18 +86,26 @@ def parse_gin(gin_files=(), gin_params=(), search_paths=(), operative_config=Non
     for folder in [*search_paths, *gin_search_paths()]:
         gin.add_config_file_search_path(str(folder))
     files = [resolve_gin_file(name, search_paths) for name in gin_files]
-    try:
+    with _gin_errors("the saved operative_config.gin of the model directory"):
         if operative_config:
             gin.parse_config(operative_config)
-        with _quiet_include_probes():
-            gin.parse_config_files_and_bindings(files, list(gin_params), finalize_config=False)
+    with _gin_errors("the gin file named above"), _quiet_include_probes():
+        gin.parse_config_files_and_bindings(files, None, finalize_config=False)
+    for binding in gin_params:
+        with _gin_errors(f"--gin_param {binding!r}"):
+            gin.parse_config(binding)
+
+
+@contextlib.contextmanager
+def _gin_errors(source):
+    """Turns gin's parse errors into ``GinConfigError`` naming ``source`` (gin's own message
+    names the file and line)."""
+    try:
+        yield
     except TTSZooError:
         raise
     except (ValueError, SyntaxError, OSError, ImportError) as error:
-        raise GinConfigError(
-            f"{error}\nFix the gin file or --gin_param named above (docs/gin.md lists the "
-            "settings)."
-        ) from error
+        raise GinConfigError(f"{error}\nFix {source} (docs/gin.md lists the settings).") from error
 
 
 class _IncludeProbeFilter(logging.Filter):
