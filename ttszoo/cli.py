@@ -498,17 +498,31 @@ def parse_command_line(argv):
     return command, fv
 
 
-def _set_verbosity(verbose):
-    """Silences TensorFlow's C++ start-up lines (before TensorFlow is imported) unless verbose.
+def _set_verbosity(verbose, needs_tensorflow):
+    """Silences TensorFlow's C++ start-up lines unless ``verbose``.
 
-    ``TF_CPP_MIN_LOG_LEVEL`` set by the user is kept.
+    ``TF_CPP_MIN_LOG_LEVEL`` (kept when the user set it) silences TensorFlow's later C++ logs,
+    but the lines printed while its libraries load (oneDNN, CUDA probes) come before its log
+    settings take effect, so TensorFlow is imported here with file descriptor 2 pointed at
+    /dev/null. An import error still raises, with its traceback, after stderr is restored.
     """
     if verbose:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
         logging.set_verbosity(logging.DEBUG)
-    else:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        logging.set_verbosity(logging.INFO)
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    logging.set_verbosity(logging.INFO)
+    if not needs_tensorflow or "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def main(argv):
@@ -518,7 +532,7 @@ def main(argv):
     except app.UsageError as error:
         print(error, file=sys.stderr)
         return 2
-    _set_verbosity(fv.verbose)
+    _set_verbosity(fv.verbose, needs_tensorflow=command.name != "models")
     try:
         code = command.execute(fv)
     except TTSZooError as error:
