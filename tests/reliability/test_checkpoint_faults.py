@@ -132,6 +132,7 @@ def _wait_for(log, text, process, timeout=120):
 
 
 def test_sigkill_during_a_checkpoint_write_then_resume(trained_pair, fresh_copy, tmp_path):
+    """Also: a second run during the first is refused, and the killed run leaves no lock."""
     run = fresh_copy(trained_pair[0])
     flags = [
         f"--model_dir={run}", f"--gin_file={TINY_GIN}", "--gin_param=train.sample_every=0",
@@ -156,6 +157,17 @@ def test_sigkill_during_a_checkpoint_write_then_resume(trained_pair, fresh_copy,
         env=environment,
     )
     _wait_for(log, "STALLED IN WRITE", process)
+    # A second `ttszoo train` on the directory while the first one runs is refused untouched.
+    before = tree_digest(run)
+    second = subprocess.run(
+        [sys.executable, "-m", "ttszoo.cli", "train", "--steps=50", *flags],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
+    assert second.returncode == 1 and f"Another process is training into {run}" in second.stderr
+    assert tree_digest(run) == before
     process.send_signal(signal.SIGKILL)
     process.wait()
     checkpoints = f"{run}/checkpoints"
