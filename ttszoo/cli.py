@@ -8,17 +8,24 @@ Commands:
   export       write a trained pipeline as a TensorFlow SavedModel for serving
   evaluate     score a trained model on sentences against reference recordings
   schedule-search  find a few-step noise schedule for a trained diffusion vocoder
+  check        verify a model directory: checkpoints, features.json, operative config
   models       list the registered models
 
-``ttszoo <command> --help`` explains every flag of a command.
+``ttszoo <command> --help`` explains every flag of a command. Every command takes
+``--verbose``: TensorFlow's start-up lines and ttszoo's debug logs (with the traceback of a
+user error) are shown only then. An error in the user's input (a ``ttszoo.errors.TTSZooError``)
+is printed as one line with exit status 1; any other exception keeps its traceback.
 """
 
 import dataclasses
 import difflib
+import os
 import sys
 from collections.abc import Callable
 
 from absl import app, flags, logging
+
+from ttszoo.errors import InvalidInputError, TTSZooError
 
 
 @dataclasses.dataclass
@@ -31,9 +38,15 @@ class Command:
     execute: Callable
 
     def new_flags(self):
-        """A fresh ``FlagValues`` holding this command's flags."""
+        """A fresh ``FlagValues`` holding this command's flags (and ``--verbose``)."""
         fv = flags.FlagValues()
         self.define_flags(fv)
+        flags.DEFINE_boolean(
+            "verbose",
+            False,
+            "Show TensorFlow's start-up lines, debug logs and the traceback of an error.",
+            flag_values=fv,
+        )
         return fv
 
 
@@ -181,9 +194,17 @@ def _train_flags(fv):
 
 
 def _train(fv):
+    import gin
     from ttszoo.training import ModelDirectory, train
 
     _parse_gin(fv, operative_config=ModelDirectory(fv.model_dir).operative_config())
+    if fv.steps is None:
+        try:
+            gin.query_parameter("train.steps")
+        except ValueError:
+            raise InvalidInputError(
+                "No step count: pass --steps N, or set train.steps in a --gin_file recipe."
+            ) from None
     overrides = {
         name: getattr(fv, name)
         for name in ("records_dir", "steps")
@@ -232,7 +253,10 @@ def _synthesize_flags(fv):
         flag_values=fv,
     )
     flags.DEFINE_string(
-        "out", None, "The output wav file (--text) or folder (--text_file).", flag_values=fv
+        "out",
+        None,
+        "The output audio file (--text; .wav, .flac or .ogg) or folder (--text_file).",
+        flag_values=fv,
     )
     flags.DEFINE_integer(
         "griffin_lim_iters",
@@ -252,7 +276,11 @@ def _synthesize_flags(fv):
 
 
 def _synthesize(fv):
+    from ttszoo.audio.io import check_audio_path
     from ttszoo.synthesis import Synthesizer
+
+    if fv.text is not None:
+        check_audio_path(fv.out)  # before the models load
 
     synthesizer = Synthesizer.from_model_dirs(fv.acoustic, fv.vocoder, fv.griffin_lim_iters)
     if fv.text is not None:
@@ -389,6 +417,28 @@ def _evaluate(fv):
     )
 
 
+# check
+
+
+def _check_flags(fv):
+    flags.DEFINE_string("model_dir", None, "The model directory to verify.", flag_values=fv)
+    flags.mark_flag_as_required("model_dir", flag_values=fv)
+
+
+def _check(fv):
+    from ttszoo.training.verify import verify_model_directory
+
+    findings = verify_model_directory(fv.model_dir)
+    for finding in findings:
+        print(finding)
+    problems = sum(finding.problem is not None for finding in findings)
+    if problems:
+        print(f"{fv.model_dir}: {problems} problem(s).")
+        return 1
+    print(f"{fv.model_dir}: every file checked is usable.")
+    return 0
+
+
 # models
 
 
@@ -399,9 +449,17 @@ def _models_flags(fv):
 
 
 def _models(fv):
-    from ttszoo.models import list_models
+    from ttszoo.model_catalog import BUILT_IN_MODELS
 
-    infos = list_models(fv.family)
+    entries = {entry.name: entry for entry in BUILT_IN_MODELS}
+    registry = sys.modules.get("ttszoo.models.registry")
+    if registry is not None:  # models registered in this process (plugins, tests), no import
+        entries.update({info.name: info for info in registry.list_models()})
+    infos = [
+        entry
+        for _, entry in sorted(entries.items())
+        if fv.family is None or entry.family == fv.family
+    ]
     if not infos:
         print("No models are registered.")
         return
@@ -525,6 +583,12 @@ COMMANDS = {
             _evaluate_flags,
             _evaluate,
         ),
+        Command(
+            "check",
+            "verify a model directory: checkpoints, features.json, operative config",
+            _check_flags,
+            _check,
+        ),
         Command("models", "list the registered models", _models_flags, _models),
         Command(
             "schedule-search",
@@ -534,9 +598,6 @@ COMMANDS = {
         ),
     )
 }
-
-# Errors a user can act on: printed as one message, no traceback.
-_USER_ERRORS = (ValueError, FileNotFoundError, KeyError, TypeError)
 
 
 def usage():
@@ -580,6 +641,33 @@ def parse_command_line(argv):
     return command, fv
 
 
+def _set_verbosity(verbose, needs_tensorflow):
+    """Silences TensorFlow's C++ start-up lines unless ``verbose``.
+
+    ``TF_CPP_MIN_LOG_LEVEL`` (kept when the user set it) silences TensorFlow's later C++ logs,
+    but the lines printed while its libraries load (oneDNN, CUDA probes) come before its log
+    settings take effect, so TensorFlow is imported here with file descriptor 2 pointed at
+    /dev/null. An import error still raises, with its traceback, after stderr is restored.
+    """
+    if verbose:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+        logging.set_verbosity(logging.DEBUG)
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    logging.set_verbosity(logging.INFO)
+    if not needs_tensorflow or "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def main(argv):
     """Runs the command of ``argv`` (``["ttszoo", command, flags...]``); returns the exit code."""
     try:
@@ -587,14 +675,15 @@ def main(argv):
     except app.UsageError as error:
         print(error, file=sys.stderr)
         return 2
+    _set_verbosity(fv.verbose, needs_tensorflow=command.name != "models")
     try:
-        command.execute(fv)
-    except _USER_ERRORS as error:
+        code = command.execute(fv)
+    except TTSZooError as error:
         logging.debug("ttszoo %s failed", command.name, exc_info=True)
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        message = str(error.args[0]) if isinstance(error, KeyError) and error.args else error
         print(f"ttszoo {command.name}: error: {message}", file=sys.stderr)
         return 1
-    return 0
+    return code or 0
 
 
 def _flags_parser(argv):

@@ -14,3 +14,11 @@ Subclasses also derive from the built-in exception that fits them (``ValueError`
 
 class TTSZooError(Exception):
     """A user error: bad input, a bad file or setting, with a message saying how to fix it."""
+
+
+class InvalidInputError(TTSZooError, ValueError):
+    """A value, text, setting or file content that ttszoo cannot use."""
+
+
+class MissingFileError(TTSZooError, FileNotFoundError):
+    """A file or folder that a command needs does not exist."""

@@ -27,7 +27,9 @@ from ttszoo import audio
 from ttszoo.audio import tf_spectrogram
 from ttszoo.audio.spectrogram import mel_basis
 from ttszoo.data.features import FeatureError
+from ttszoo.errors import InvalidInputError
 from ttszoo.text import Tokenizer
+from ttszoo.text.files import read_utf8
 from ttszoo.text.segmentation import CLAUSE, SENTENCE, segment_text
 from ttszoo.training.loading import load_trained_model
 
@@ -76,11 +78,11 @@ def mel_to_linear(mel, audio_config):
 
 
 def read_lines(text_file):
-    """The non-empty lines of a UTF-8 text file, stripped (a ValueError if there are none)."""
-    with open(text_file, encoding="utf-8") as stream:
-        lines = [line.strip() for line in stream if line.strip()]
+    """The non-empty lines of a UTF-8 text file, stripped (an InvalidInputError if there are
+    none, or if the file is not UTF-8)."""
+    lines = [line.strip() for line in read_utf8(text_file).splitlines() if line.strip()]
     if not lines:
-        raise ValueError(f"{text_file} holds no text; give one sentence per line.")
+        raise InvalidInputError(f"{text_file} holds no text; give one sentence per line.")
     return lines
 
 
@@ -95,17 +97,17 @@ class Synthesizer:
 
     def __init__(self, acoustic, vocoder=None, griffin_lim_iters=None):
         if acoustic.info.family != "acoustic":
-            raise ValueError(
+            raise InvalidInputError(
                 f"{acoustic.directory.path} holds {acoustic.info.name!r}, a {acoustic.info.family} "
                 "model; give an acoustic model (text -> spectrogram) as the acoustic model."
             )
         if vocoder is not None and vocoder.info.family != "vocoder":
-            raise ValueError(
+            raise InvalidInputError(
                 f"{vocoder.directory.path} holds {vocoder.info.name!r}, a {vocoder.info.family} "
                 "model; give a vocoder (spectrogram -> audio) as the vocoder."
             )
         if acoustic.tokenizer_config is None:
-            raise ValueError(
+            raise InvalidInputError(
                 f"{acoustic.directory.path} has no features.json with the tokenizer settings; it "
                 "was trained without records_dir. Copy the records folder's features.json into it."
             )
@@ -120,7 +122,7 @@ class Synthesizer:
                 if getattr(acoustic.audio_config, name) != getattr(vocoder.audio_config, name)
             ]
             if differing:
-                raise ValueError(
+                raise InvalidInputError(
                     "The acoustic model and the vocoder were trained on different features: "
                     + "; ".join(differing)
                     + ". Train them on the same preprocessed records."
@@ -185,7 +187,9 @@ class Synthesizer:
         acoustic_kwargs, _ = self._speaker_arguments(speaker, tf.shape(text_ids)[0])
         outputs = dict(self.acoustic.model.synthesize(text_ids, **acoustic_kwargs))
         if "mel" not in outputs:
-            raise ValueError(f"{self.acoustic.info.name}.synthesize() must return a 'mel' entry.")
+            raise InvalidInputError(
+                f"{self.acoustic.info.name}.synthesize() must return a 'mel' entry."
+            )
         if "stopped" in outputs and not bool(tf.reduce_all(outputs["stopped"])):
             logging.warning(
                 "%s reached its step guard before the stop rule ended the utterance: the end "

@@ -7,7 +7,7 @@ processes that only compute numpy features never load TensorFlow.
 import importlib
 
 from ttszoo.audio.config import AudioConfig
-from ttszoo.audio.io import AudioError, load_wav, save_wav
+from ttszoo.audio.io import AUDIO_FORMATS, AudioError, check_audio_path, load_wav, save_wav
 from ttszoo.audio.spectrogram import AudioFeatures, compute_features, denormalize_db, normalize_db
 
 
@@ -29,5 +29,7 @@ __all__ = [
     "load_wav",
     "normalize_db",
     "save_wav",
+    "check_audio_path",
+    "AUDIO_FORMATS",
     "tf_spectrogram",
 ]

@@ -4,6 +4,7 @@ import dataclasses
 import math
 
 import gin
+from ttszoo.errors import InvalidInputError
 
 
 @gin.register(module="ttszoo.audio")
@@ -42,29 +43,29 @@ class AudioConfig:
 
     def __post_init__(self):
         if self.sample_rate <= 0:
-            raise ValueError(f"sample_rate must be positive, got {self.sample_rate}.")
+            raise InvalidInputError(f"sample_rate must be positive, got {self.sample_rate}.")
         hop = self.hop_length or _samples(self.sample_rate, self.frame_shift_ms, "frame_shift_ms")
         win = self.win_length or _samples(self.sample_rate, self.frame_length_ms, "frame_length_ms")
         n_fft = self.n_fft or 2 ** math.ceil(math.log2(win))
         fmax = self.sample_rate / 2 if self.fmax is None else self.fmax
         if not 0 < hop <= win <= n_fft:
-            raise ValueError(
+            raise InvalidInputError(
                 f"Need 0 < hop_length <= win_length <= n_fft, got hop_length={hop}, "
                 f"win_length={win}, n_fft={n_fft}. Check frame_shift_ms / frame_length_ms."
             )
         if not 0 <= self.fmin < fmax <= self.sample_rate / 2:
-            raise ValueError(
+            raise InvalidInputError(
                 f"Need 0 <= fmin < fmax <= sample_rate / 2 = {self.sample_rate / 2}, got "
                 f"fmin={self.fmin}, fmax={fmax}."
             )
         if self.n_mels <= 0:
-            raise ValueError(f"n_mels must be positive, got {self.n_mels}.")
+            raise InvalidInputError(f"n_mels must be positive, got {self.n_mels}.")
         if not 0 <= self.preemphasis < 1:
-            raise ValueError(
+            raise InvalidInputError(
                 f"preemphasis must be in [0, 1) (0 disables it), got {self.preemphasis}."
             )
         if self.max_db <= 0:
-            raise ValueError(f"max_db must be positive, got {self.max_db}.")
+            raise InvalidInputError(f"max_db must be positive, got {self.max_db}.")
         object.__setattr__(self, "hop_length", int(hop))
         object.__setattr__(self, "win_length", int(win))
         object.__setattr__(self, "n_fft", int(n_fft))
@@ -85,7 +86,7 @@ class AudioConfig:
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(
+            raise InvalidInputError(
                 f"Unknown AudioConfig settings {unknown}; known ones are {sorted(known)}."
             )
         return cls(**values)
@@ -93,5 +94,7 @@ class AudioConfig:
 
 def _samples(sample_rate, milliseconds, name):
     if milliseconds is None or milliseconds <= 0:
-        raise ValueError(f"{name} must be a positive number of milliseconds, got {milliseconds}.")
+        raise InvalidInputError(
+            f"{name} must be a positive number of milliseconds, got {milliseconds}."
+        )
     return int(round(sample_rate * milliseconds / 1000.0))

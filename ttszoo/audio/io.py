@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from ttszoo.errors import TTSZooError
+from ttszoo.errors import InvalidInputError, TTSZooError
 
 SILENCE_THRESHOLD = 1e-4
 """Peak amplitude (full scale = 1) under which a file counts as silent."""
@@ -57,8 +57,29 @@ def load_wav(path, sample_rate):
     return waveform.astype(np.float32)
 
 
+# File extension -> (libsndfile format, subtype) of the audio files ttszoo writes.
+AUDIO_FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS")}
+
+
+def check_audio_path(path):
+    """Returns the ``(format, subtype)`` that ``path``'s extension asks for.
+
+    Raises:
+      InvalidInputError: the extension is not one of ``AUDIO_FORMATS``; the message lists them.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in AUDIO_FORMATS:
+        raise InvalidInputError(
+            f"Cannot write {path}: audio files are written as {', '.join(AUDIO_FORMATS)}, chosen "
+            f"by the extension; got {suffix or 'no extension'!r}. Name the file e.g. "
+            f"{Path(path).with_suffix('.wav').name}."
+        )
+    return AUDIO_FORMATS[suffix]
+
+
 def save_wav(path, waveform, sample_rate):
-    """Writes a mono waveform as a 16-bit PCM wav file, clipping to [-1, 1].
+    """Writes a mono waveform, clipping to [-1, 1], in the format of the extension of ``path``:
+    ``.wav`` (16-bit PCM), ``.flac`` (16-bit) or ``.ogg`` (Vorbis).
 
     Args:
       path: destination; parent folders are created.
@@ -67,17 +88,28 @@ def save_wav(path, waveform, sample_rate):
 
     Returns:
       The ``Path`` written.
+
+    Raises:
+      InvalidInputError: another extension (the message lists the supported ones), or a
+        waveform that is not mono or holds NaN / inf.
     """
+    audio_format, subtype = check_audio_path(path)
     waveform = np.asarray(waveform, dtype=np.float32)
     if waveform.ndim == 2 and waveform.shape[0] == 1:
         waveform = waveform[0]
     if waveform.ndim != 1:
-        raise ValueError(
+        raise InvalidInputError(
             f"save_wav needs a mono waveform of shape [num_samples], got {waveform.shape}."
         )
     if not np.all(np.isfinite(waveform)):
-        raise ValueError(f"Refusing to write {path}: the waveform holds NaN or inf samples.")
+        raise InvalidInputError(f"Refusing to write {path}: the waveform holds NaN or inf samples.")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    soundfile.write(str(path), np.clip(waveform, -1.0, 1.0), int(sample_rate), subtype="PCM_16")
+    soundfile.write(
+        str(path),
+        np.clip(waveform, -1.0, 1.0),
+        int(sample_rate),
+        format=audio_format,
+        subtype=subtype,
+    )
     return path

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from ttszoo.data.demo_text import generated_sentences
-from ttszoo.errors import TTSZooError
+from ttszoo.errors import InvalidInputError, TTSZooError
 from ttszoo.text.cleaners import english_cleaners
 
 _HERE = Path(__file__).parent
@@ -41,7 +41,7 @@ def demo_sentences(size="small"):
     The large corpus starts with the small one, so a model trained on either has seen it.
     """
     if size not in CORPUS_SIZES:
-        raise ValueError(f"size must be one of {sorted(CORPUS_SIZES)}, got {size!r}.")
+        raise InvalidInputError(f"size must be one of {sorted(CORPUS_SIZES)}, got {size!r}.")
     written = _lines("demo_sentences.txt")
     if size == "small":
         return written
@@ -104,7 +104,7 @@ def build_demo_corpus(
             out_dir = out_dir.with_name(out_dir.name.replace("demo_corpus", "demo_corpus_speakers"))
     out_dir = Path(out_dir)
     if not sentences:
-        raise ValueError(
+        raise InvalidInputError(
             f"limit={limit} leaves no sentences to speak; use a positive limit or None."
         )
     settings = {

@@ -6,9 +6,13 @@ which of the two layouts a file has.
 """
 
 import dataclasses
+import io
 from pathlib import Path
 
 from absl import logging
+
+from ttszoo.errors import MissingFileError
+from ttszoo.text.files import read_utf8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,13 +56,13 @@ def read_ljspeech(corpus_dir):
     corpus_dir = Path(corpus_dir)
     metadata = corpus_dir / "metadata.csv"
     if not metadata.is_file():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"{metadata} not found: an LJSpeech-format corpus needs metadata.csv with rows "
             "'id|text|normalized text' and the audio in wavs/<id>.wav. "
             "Build the demo corpus with `ttszoo corpus --out DIR`."
         )
     utterances, problems, seen, field_counts = [], [], set(), None
-    with metadata.open(encoding="utf-8") as rows:
+    with io.StringIO(read_utf8(metadata)) as rows:  # names file and line of non-UTF-8 bytes
         for number, row in enumerate(rows, start=1):
             row = row.rstrip("\n").rstrip("\r")
             if not row.strip():

@@ -10,6 +10,7 @@ import gin
 from ttszoo.audio.config import AudioConfig
 from ttszoo.data import records
 from ttszoo.data.features import AXES, BUCKET_AXIS, FRAMES, TOKENS, FeatureError, get_feature
+from ttszoo.errors import InvalidInputError
 
 
 def bucket_boundaries(mel_lengths, num_buckets, frame_multiple=1):
@@ -68,6 +69,16 @@ def make_dataset(
       float32 [B, T, n_mels], ...), ``text_length`` and ``mel_length`` int32 [B], and the
       masks of the axes the features lie on; docs/data.md lists every key with its shape.
     """
+    if records_dir is None:
+        raise InvalidInputError(
+            "No records folder was given and the model directory names none: pass "
+            "--records_dir (the --out_dir of `ttszoo preprocess`)."
+        )
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidInputError(
+            f"make_dataset.batch_size must be a positive integer, got {batch_size!r}; set it "
+            "with --gin_param=make_dataset.batch_size=16 (or in the recipe)."
+        )
     info = records.read_features_file(records_dir)
     _check_request(info, split, features, records_dir)
     audio_config = AudioConfig.from_dict(info["audio_config"])
@@ -98,7 +109,9 @@ def _read_records(paths, cache, shuffle, repeat, seed, shuffle_buffer):
 
 def _check_request(info, split, features, records_dir):
     if split not in info["splits"]:
-        raise ValueError(f"Unknown split {split!r}; {records_dir} has {sorted(info['splits'])}.")
+        raise InvalidInputError(
+            f"Unknown split {split!r}; {records_dir} has {sorted(info['splits'])}."
+        )
     for name in features:
         get_feature(name)  # a clear error for an undeclared name
     missing = sorted(set(features) - set(info["features"]))
@@ -118,7 +131,7 @@ def _kept_lengths(split_info, limits, batch_size, split):
         if limits[axis.name] is not None:
             keep &= lengths[axis.name] <= limits[axis.name]
     if keep.sum() < batch_size:
-        raise ValueError(
+        raise InvalidInputError(
             f"Only {int(keep.sum())} {split} utterances fit max_frames={limits[FRAMES.name]} / "
             f"max_text_length={limits[TOKENS.name]}, fewer than batch_size={batch_size}. "
             "Lower batch_size or raise the limits."

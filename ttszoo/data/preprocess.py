@@ -30,6 +30,7 @@ from ttszoo.data.features import (
 )
 from ttszoo.data.ljspeech import CorpusProblem, read_ljspeech, report_problems
 from ttszoo.data.workers import extract_in_subprocesses, features_of
+from ttszoo.errors import InvalidInputError
 from ttszoo.text.tokenizer import Tokenizer, UnknownSymbolWarning
 
 SPLITS = ("train", "validation")
@@ -101,15 +102,14 @@ def preprocess_corpus(
 
     Returns:
       ``PreprocessSummary``. Bad rows and bad audio files are reported (count and names) and
-      skipped; they never stop the run. Raises ValueError when nothing usable is left.
+      skipped; they never stop the run. Raises InvalidInputError when nothing usable is left.
     """
     start = time.perf_counter()
     audio_config = audio_config or AudioConfig()
     tokenizer = tokenizer or Tokenizer()
     if num_shards < 1:
-        raise ValueError(f"num_shards must be at least 1, got {num_shards}.")
+        raise InvalidInputError(f"num_shards must be at least 1, got {num_shards}.")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
 
     utterances, problems = read_ljspeech(corpus_dir)
     speakers = _speaker_table(utterances)
@@ -119,7 +119,10 @@ def preprocess_corpus(
     jobs = [_job(u, token_ids[u.id], speakers, stored, audio_config) for u in usable]
     examples = _encode_splits(jobs, num_workers, progress, validation_fraction, problems)
     if not any(examples.values()):
-        raise ValueError(f"No usable utterance in {corpus_dir}: " + "; ".join(map(str, problems)))
+        raise InvalidInputError(
+            f"No usable utterance in {corpus_dir}: " + "; ".join(map(str, problems))
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)  # only once the corpus is known to be usable
     _write_records(
         out_dir, examples, num_shards, audio_config, tokenizer, stored, speakers, problems
     )

@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from ttszoo.data.features import AXES, get_feature
+from ttszoo.errors import InvalidInputError, MissingFileError
 
 FORMAT_VERSION = 1
 FEATURES_FILE = "features.json"
@@ -123,13 +124,13 @@ def read_features_file(records_dir):
     """Loads ``features.json``; a clear error when the folder was not made by ``preprocess_corpus``."""
     path = Path(records_dir) / FEATURES_FILE
     if not path.is_file():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"{path} not found: {records_dir} is not a preprocessed corpus. "
             "Run `ttszoo preprocess --corpus_dir CORPUS --out_dir DIR` first."
         )
     info = json.loads(path.read_text())
     if info.get("format_version") != FORMAT_VERSION:
-        raise ValueError(
+        raise InvalidInputError(
             f"{path} has format version {info.get('format_version')}, this ttszoo reads "
             f"{FORMAT_VERSION}. Preprocess the corpus again."
         )

@@ -29,6 +29,12 @@ def to_ascii(text):
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
+def abbreviation_regex():
+    """An RE2-compatible pattern matching any text that holds an abbreviation the English
+    cleaners expand (case-insensitive), for checks outside Python (the exported SavedModel)."""
+    return "(?i).*(" + "|".join(pattern.pattern for pattern, _ in _ABBREVIATIONS) + ").*"
+
+
 def expand_abbreviations(text):
     """``Dr. Smith -> doctor Smith`` for common English titles and abbreviations."""
     for pattern, expansion in _ABBREVIATIONS:

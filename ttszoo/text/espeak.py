@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-from ttszoo.errors import TTSZooError
+from ttszoo.errors import InvalidInputError, TTSZooError
 
 AUDIO_OUTPUT_SYNCHRONOUS = 2
 CHARS_UTF8 = 1
@@ -76,7 +76,7 @@ class _ESpeak:
 
     def set_voice(self, voice):
         if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
-            raise ValueError(f"eSpeak NG has no voice {voice!r} (try 'en-us' or 'en').")
+            raise InvalidInputError(f"eSpeak NG has no voice {voice!r} (try 'en-us' or 'en').")
 
 
 _HANDLE = None

@@ -4,8 +4,10 @@ import re
 import warnings
 
 import gin
+from ttszoo.errors import InvalidInputError
 from ttszoo.text import symbols as symbol_sets
 from ttszoo.text.cleaners import CLEANERS
+from ttszoo.text.files import excerpt
 
 UNKNOWN_POLICIES = ("warn", "error")
 _PUNCTUATION_RUN = re.compile(r"([^\w\s']+)")
@@ -35,13 +37,15 @@ class Tokenizer:
 
     def __init__(self, symbols="characters", cleaners="english", unknown="warn", language="en-us"):
         if symbols not in symbol_sets.SYMBOL_SETS:
-            raise ValueError(
+            raise InvalidInputError(
                 f"Unknown symbol set {symbols!r}; choose one of {sorted(symbol_sets.SYMBOL_SETS)}."
             )
         if cleaners not in CLEANERS:
-            raise ValueError(f"Unknown cleaners {cleaners!r}; choose one of {sorted(CLEANERS)}.")
+            raise InvalidInputError(
+                f"Unknown cleaners {cleaners!r}; choose one of {sorted(CLEANERS)}."
+            )
         if unknown not in UNKNOWN_POLICIES:
-            raise ValueError(
+            raise InvalidInputError(
                 f"Unknown-character policy must be one of {UNKNOWN_POLICIES}, got {unknown!r}."
             )
         self.symbols = symbols
@@ -92,16 +96,16 @@ class Tokenizer:
             {char for char in normalized if char not in self._ids or self._ids[char] < 2}
         )
         if unknown:
-            message = f"Characters {unknown} of {text!r} are not in the {self.symbols!r} symbol set"
+            message = f"Characters {unknown} of {excerpt(text)} are not in the {self.symbols!r} symbol set"
             if self.unknown == "error":
-                raise ValueError(
+                raise InvalidInputError(
                     message + "; remove them, or use Tokenizer(unknown='warn') to drop them."
                 )
             warnings.warn(message + "; they were dropped.", UnknownSymbolWarning, stacklevel=2)
         ids = [self._ids[char] for char in normalized if char not in unknown]
         if all(self._alphabet[i] in symbol_sets.PUNCTUATION for i in ids):
-            raise ValueError(
-                f"Text {text!r} is empty after cleaning ({self.cleaners} cleaners, {self.symbols}); "
+            raise InvalidInputError(
+                f"Text {excerpt(text)} is empty after cleaning ({self.cleaners} cleaners, {self.symbols}); "
                 "give at least one speakable word."
             )
         return ids + [self.eos_id]
@@ -114,7 +118,7 @@ class Tokenizer:
             if index == self.eos_id:
                 break
             if not 0 <= index < self.vocab_size:
-                raise ValueError(
+                raise InvalidInputError(
                     f"Id {index} is outside the vocabulary of {self.vocab_size} symbols."
                 )
             if index != self.pad_id:

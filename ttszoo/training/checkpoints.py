@@ -7,6 +7,13 @@ Readers see only marked checkpoints; files of a checkpoint whose write was inter
 marker and are deleted on the next start. Pruning removes the marker first, then the files, so
 an interrupted prune also leaves only complete checkpoints visible.
 
+A marked checkpoint can still be damaged later (a truncated copy, a disk error). Restoring
+reads every tensor of the newest one first (``checkpoint_problem``); a damaged one is reported
+and the previous complete one is used. Training also sets the damaged files aside (renamed
+``corrupt-ckpt-<S>.*``) so they are neither pruned as good nor restored again. A failed write
+(a full disk) removes its partial files and raises ``CheckpointWriteError``, leaving the
+previous checkpoints as they were.
+
 The paths go through ``tf.io.gfile`` and so work on local disks and on ``gs://`` buckets.
 """
 
@@ -25,6 +32,14 @@ _MARKER = ".complete"
 
 class UntrackedWeightsError(TTSZooError, ValueError):
     """A model holds weights that ``tf.train.Checkpoint`` cannot reach from the model."""
+
+
+class CheckpointWriteError(TTSZooError, OSError):
+    """A checkpoint could not be written (for example a full disk); the run stopped."""
+
+
+class CorruptCheckpointsError(TTSZooError, ValueError):
+    """Every complete checkpoint of a model directory is unreadable."""
 
 
 def check_weights_are_tracked(model):
@@ -72,6 +87,70 @@ def latest_checkpoint(directory):
     return steps[-1], checkpoint_prefix(directory, steps[-1])
 
 
+def interrupted_files(directory):
+    """Returns the sorted names of checkpoint files without a commit marker (interrupted writes)."""
+    if not tf.io.gfile.isdir(directory):
+        return []
+    complete = set(complete_steps(directory))
+    return sorted(
+        name
+        for name in tf.io.gfile.listdir(directory)
+        if (match := _NAME.match(name)) and (int(match.group(1)) not in complete or ".tmp" in name)
+    )
+
+
+def checkpoint_problem(prefix):
+    """Returns why the checkpoint at ``prefix`` cannot be read, or ``None`` if every tensor reads.
+
+    Reads the index and then every tensor, so a random ``.index`` and a truncated ``.data``
+    file are both found. TensorFlow reports damage through several exception types (a
+    ``DataLossError`` for a bad index, an ``IndexError`` or ``OutOfRangeError`` for truncated
+    data), so any exception counts as damage.
+    """
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except Exception as error:  # noqa: BLE001 -- every failure means "unreadable", see above
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        return f"{type(error).__name__}: {detail[:200]}"
+    return None
+
+
+def newest_readable_checkpoint(directory, on_damaged=None):
+    """Returns ``(step, prefix)`` of the newest checkpoint whose every tensor reads, or ``None``
+    when there is no complete checkpoint.
+
+    Each damaged checkpoint on the way is logged as a warning naming it and the damage, and
+    passed to ``on_damaged(step)`` when given.
+
+    Raises:
+      CorruptCheckpointsError: there are complete checkpoints but every one is damaged.
+    """
+    damaged = []
+    for step in reversed(complete_steps(directory)):
+        prefix = checkpoint_prefix(directory, step)
+        problem = checkpoint_problem(prefix)
+        if problem is None:
+            return step, prefix
+        logging.warning(
+            "The checkpoint of step %d (%s.*) is damaged (%s); trying the previous one.",
+            step,
+            prefix,
+            problem,
+        )
+        damaged.append(step)
+        if on_damaged is not None:
+            on_damaged(step)
+    if damaged:
+        raise CorruptCheckpointsError(
+            f"Every checkpoint in {directory} (steps {sorted(damaged)}) is damaged; see the "
+            "warnings above. Restore them from a backup, or train into a new --model_dir "
+            "(training renames damaged ones corrupt-ckpt-*, so a rerun starts from scratch)."
+        )
+    return None
+
+
 class CheckpointStore:
     """Writes, prunes and restores the checkpoints of one model directory.
 
@@ -103,14 +182,36 @@ class CheckpointStore:
             tf.io.gfile.rmtree(scratch)
             return None
         prefix = checkpoint_prefix(self.directory, step)
-        self.checkpoint.write(prefix)
-        marker = prefix + _MARKER
-        temporary = f"{marker}.tmp{time.time_ns()}"
-        with tf.io.gfile.GFile(temporary, "w") as stream:
-            stream.write(json.dumps({"step": int(step), "time": time.time()}))
-        tf.io.gfile.rename(temporary, marker, overwrite=True)
+        try:
+            self.checkpoint.write(prefix)
+            marker = prefix + _MARKER
+            temporary = f"{marker}.tmp{time.time_ns()}"
+            with tf.io.gfile.GFile(temporary, "w") as stream:
+                stream.write(json.dumps({"step": int(step), "time": time.time()}))
+            tf.io.gfile.rename(temporary, marker, overwrite=True)
+        except (OSError, tf.errors.OpError) as error:
+            self._abandon_write(step, error)
         self._prune()
         return prefix
+
+    def _abandon_write(self, step, error):
+        """Removes the partial files of the failed write of ``step`` and raises why it failed."""
+        try:
+            self._remove_files_of(step)
+        except (OSError, tf.errors.OpError) as cleanup_error:
+            logging.warning("Could not remove the partial checkpoint files: %s", cleanup_error)
+        kept = complete_steps(self.directory)
+        previous = (
+            f"The previous checkpoint (step {kept[-1]}) is intact"
+            if kept
+            else "No earlier checkpoint exists"
+        )
+        reason = getattr(error, "message", None) or str(error)
+        raise CheckpointWriteError(
+            f"Training stopped: the checkpoint of step {int(step)} could not be written to "
+            f"{self.directory} ({reason}). {previous}; free disk space (or fix the folder's "
+            "permissions) and resume with the same `ttszoo train --model_dir ...`."
+        ) from error
 
     def _prune(self):
         for step in complete_steps(self.directory)[: -self.keep]:
@@ -126,29 +227,43 @@ class CheckpointStore:
 
     def remove_incomplete(self):
         """Deletes the files of checkpoints whose write was interrupted (no commit marker)."""
-        if not self.is_chief or not tf.io.gfile.isdir(self.directory):
+        if not self.is_chief:
             return []
-        complete = set(complete_steps(self.directory))
-        orphans = set()
-        for name in tf.io.gfile.listdir(self.directory):
-            match = _NAME.match(name)
-            if match and (int(match.group(1)) not in complete or ".tmp" in name):
-                orphans.add(name)
-        for name in sorted(orphans):
+        orphans = interrupted_files(self.directory)
+        for name in orphans:
             logging.warning("Removing %s left by an interrupted checkpoint write.", name)
             tf.io.gfile.remove(f"{self.directory}/{name}")
-        return sorted(orphans)
+        return orphans
 
     def restore_latest(self):
         """Restores the newest complete checkpoint; returns its step, or ``None`` if none exists.
 
         Every object the checkpoint and the current program share must match (the optimizer
-        slots too), so a structural mismatch fails here instead of training on silently.
+        slots too), so a structural mismatch fails here instead of training on silently. A
+        damaged checkpoint is logged, set aside and the previous complete one restored.
+
+        Raises:
+          CorruptCheckpointsError: every complete checkpoint is damaged (all set aside).
         """
         self.remove_incomplete()
-        latest = latest_checkpoint(self.directory)
-        if latest is None:
+        found = newest_readable_checkpoint(
+            self.directory, on_damaged=self._set_aside if self.is_chief else None
+        )
+        if found is None:
             return None
-        step, prefix = latest
+        step, prefix = found
         self.checkpoint.read(prefix).assert_existing_objects_matched()
         return step
+
+    def _set_aside(self, step):
+        """Renames the damaged checkpoint of ``step`` to ``corrupt-ckpt-<step>.*``, out of the
+        checkpoint list (so it is neither restored again nor counted as a kept checkpoint)."""
+        names = [
+            name
+            for name in tf.io.gfile.listdir(self.directory)
+            if (match := _NAME.match(name)) and int(match.group(1)) == step
+        ]
+        for name in sorted(names, key=lambda name: not name.endswith(_MARKER)):  # marker first
+            tf.io.gfile.rename(
+                f"{self.directory}/{name}", f"{self.directory}/corrupt-{name}", overwrite=True
+            )

@@ -11,7 +11,13 @@ import logging
 from pathlib import Path
 
 import gin
+from ttszoo.errors import MissingFileError, TTSZooError
 from ttszoo.resources import gin_search_paths
+
+
+class GinConfigError(TTSZooError, ValueError):
+    """A gin file or binding that gin cannot parse (the message names the file and line)."""
+
 
 # Modules whose configurables gin files may name; imported before any parsing.
 CONFIGURABLE_MODULES = (
@@ -38,7 +44,8 @@ def import_configurables():
 def resolve_gin_file(name, search_paths=()):
     """Returns the path of gin file ``name`` (a path, or a name under a search path).
 
-    ``.gin`` may be left off. Raises ``FileNotFoundError`` listing where it looked.
+    ``.gin`` may be left off. Raises ``MissingFileError`` (a ``FileNotFoundError``) listing
+    where it looked.
     """
     candidates = [name] if name.endswith(".gin") else [name, f"{name}.gin"]
     folders = ["", *search_paths, *gin_search_paths()]
@@ -47,7 +54,7 @@ def resolve_gin_file(name, search_paths=()):
             path = Path(folder) / candidate if folder else Path(candidate)
             if path.is_file():
                 return str(path)
-    raise FileNotFoundError(
+    raise MissingFileError(
         f"gin file {name!r} was not found as a path nor under the search paths "
         f"{[str(f) for f in folders if f]}. Packaged files: {', '.join(packaged_gin_files())}."
     )
@@ -71,18 +78,34 @@ def parse_gin(gin_files=(), gin_params=(), search_paths=(), operative_config=Non
       operative_config: a saved operative config text, parsed before everything else.
 
     Raises:
-      FileNotFoundError: for a gin file that cannot be found.
-      ValueError / gin's errors: for a bad binding; gin's message names the file and line.
+      MissingFileError: for a gin file that cannot be found.
+      GinConfigError: for a bad file or binding; gin's message names the file and line.
     """
     import_configurables()
     gin.clear_config()
     for folder in [*search_paths, *gin_search_paths()]:
         gin.add_config_file_search_path(str(folder))
-    if operative_config:
-        gin.parse_config(operative_config)
     files = [resolve_gin_file(name, search_paths) for name in gin_files]
-    with _quiet_include_probes():
-        gin.parse_config_files_and_bindings(files, list(gin_params), finalize_config=False)
+    with _gin_errors("the saved operative_config.gin of the model directory"):
+        if operative_config:
+            gin.parse_config(operative_config)
+    with _gin_errors("the gin file named above"), _quiet_include_probes():
+        gin.parse_config_files_and_bindings(files, None, finalize_config=False)
+    for binding in gin_params:
+        with _gin_errors(f"--gin_param {binding!r}"):
+            gin.parse_config(binding)
+
+
+@contextlib.contextmanager
+def _gin_errors(source):
+    """Turns gin's parse errors into ``GinConfigError`` naming ``source`` (gin's own message
+    names the file and line)."""
+    try:
+        yield
+    except TTSZooError:
+        raise
+    except (ValueError, SyntaxError, OSError, ImportError) as error:
+        raise GinConfigError(f"{error}\nFix {source} (docs/gin.md lists the settings).") from error
 
 
 class _IncludeProbeFilter(logging.Filter):

@@ -1,8 +1,9 @@
 """Rebuilding a trained model from its model directory, for synthesis and export.
 
 The directory's operative gin config names the model and its hyperparameters; the saved batch
-spec builds its weights; the fingerprint is checked; the newest complete checkpoint is read
-(model weights only, never pickles). Loading replaces the current gin configuration.
+spec builds its weights; the fingerprint is checked; the newest complete checkpoint whose every
+tensor reads is restored (a damaged newer one is reported and skipped; model weights only,
+never pickles). Loading replaces the current gin configuration.
 """
 
 import dataclasses
@@ -12,7 +13,7 @@ import tensorflow as tf
 
 import gin
 from ttszoo.models.registry import get_model, get_model_info
-from ttszoo.training.checkpoints import check_weights_are_tracked, latest_checkpoint
+from ttszoo.training.checkpoints import check_weights_are_tracked, newest_readable_checkpoint
 from ttszoo.training.fingerprint import check_fingerprint
 from ttszoo.training.gin_config import import_configurables
 from ttszoo.training.model_dir import ModelDirectory, ModelDirectoryError
@@ -47,10 +48,11 @@ def load_trained_model(model_dir):
     Raises:
       ModelDirectoryError: the directory holds no trained model.
       FingerprintMismatchError: the code now builds a different model than the one trained.
+      CorruptCheckpointsError: every checkpoint of the directory is damaged.
     """
     directory = ModelDirectory(model_dir)
     directory.require_trained()
-    latest = latest_checkpoint(directory.checkpoints)
+    latest = newest_readable_checkpoint(directory.checkpoints)
     if latest is None:
         raise ModelDirectoryError(
             f"{directory.path} has no complete checkpoint yet; train it first."

@@ -5,12 +5,15 @@
   fingerprint.json       model name, class, hyperparameters, weight shapes, parameter count
   features.json          the audio and text settings of the training features (copied
                          from the records folder; synthesis reads it)
+  run.json               the records folder the run trained on, so `ttszoo train
+                         --model_dir DIR` alone resumes
   checkpoints/           ckpt-<step>.{index,data-*,complete}, the newest N kept
   train/, validation/    TensorBoard event files
   samples/step-<step>/   wav and png samples written every N steps
 """
 
 import json
+import os
 
 import tensorflow as tf
 
@@ -19,6 +22,7 @@ from ttszoo.errors import TTSZooError
 OPERATIVE_CONFIG = "operative_config.gin"
 FINGERPRINT = "fingerprint.json"
 FEATURES = "features.json"
+RUN = "run.json"
 CHECKPOINTS = "checkpoints"
 SAMPLES = "samples"
 
@@ -79,13 +83,35 @@ class ModelDirectory:
             _atomic_write(self.join(FEATURES), stream.read())
         return True
 
+    def save_records_dir(self, records_dir):
+        """Records the records folder of the run in ``run.json`` (read by ``records_dir()``)."""
+        records_dir = str(records_dir)
+        if "://" not in records_dir:
+            records_dir = os.path.abspath(records_dir)
+        _atomic_write(self.join(RUN), json.dumps({"records_dir": records_dir}, indent=1))
+
+    def records_dir(self):
+        """The records folder the directory was last trained on, or ``None``."""
+        path = self.join(RUN)
+        if not tf.io.gfile.exists(path):
+            return None
+        with tf.io.gfile.GFile(path) as stream:
+            return json.loads(stream.read()).get("records_dir")
+
     def features(self):
         """Returns the parsed ``features.json`` (audio and text settings), or ``{}``."""
         path = self.join(FEATURES)
         if not tf.io.gfile.exists(path):
             return {}
         with tf.io.gfile.GFile(path) as stream:
-            return json.loads(stream.read())
+            text = stream.read()
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ModelDirectoryError(
+                f"{path} is not valid JSON ({error}). Copy features.json back from the records "
+                "folder the model was trained on; `ttszoo check` lists every damaged file."
+            ) from None
 
     def audio_config(self):
         """The ``AudioConfig`` of the training features (the default one without features.json)."""

@@ -14,6 +14,7 @@ import tensorflow as tf
 import gin
 from ttszoo.diffusion import NoiseSchedule, mantissa_exponent_grid, search_schedule, wavegrad_grid
 from ttszoo.diffusion.schedules import INFERENCE_ITERATIONS
+from ttszoo.errors import InvalidInputError
 
 SCHEDULES = "noise_schedules"
 
@@ -46,12 +47,12 @@ def load_searched_schedule(directory, num_iterations):
         record = json.loads(text)
         schedule = NoiseSchedule.from_config(record)
     except (json.JSONDecodeError, KeyError, TypeError) as error:
-        raise ValueError(
+        raise InvalidInputError(
             f"{path} is not a searched noise schedule ({error}); delete it or run "
             "`ttszoo schedule-search` again."
         ) from error
     if schedule.num_steps != int(num_iterations):
-        raise ValueError(
+        raise InvalidInputError(
             f"{path} holds {schedule.num_steps} betas, not {num_iterations}; delete it or run "
             "`ttszoo schedule-search` again."
         )
@@ -119,7 +120,7 @@ def candidate_schedules(iterations, grid="mantissa", search_level=3, max_candida
     elif grid == "wavegrad":
         candidates = wavegrad_grid(iterations)
     else:
-        raise ValueError(f"grid must be 'mantissa' or 'wavegrad', got {grid!r}.")
+        raise InvalidInputError(f"grid must be 'mantissa' or 'wavegrad', got {grid!r}.")
     if max_candidates is not None and max_candidates < len(candidates):
         keep = np.random.default_rng(seed).choice(len(candidates), max_candidates, replace=False)
         candidates = [candidates[i] for i in sorted(keep)]
@@ -157,13 +158,13 @@ def search_model_schedule(
     trained = load_trained_model(model_dir)
     model = trained.model
     if not hasattr(model, "set_inference_schedule"):
-        raise ValueError(
+        raise InvalidInputError(
             f"{model_dir} holds {trained.info.name!r}, which is not a diffusion vocoder; "
             "schedule search needs one (e.g. wavegrad)."
         )
-    records_dir = records_dir or _training_records_dir()
+    records_dir = records_dir or _training_records_dir() or trained.directory.records_dir()
     if records_dir is None:
-        raise ValueError(
+        raise InvalidInputError(
             f"{model_dir} does not say which records it was trained on; give --records_dir."
         )
     mel, audio = held_out_batch(records_dir, utterances, max_frames)

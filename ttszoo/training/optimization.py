@@ -8,6 +8,7 @@ and ``make_optimizer.learning_rate = @NoamSchedule()`` is the DCTTS setting, for
 import keras
 
 import gin
+from ttszoo.errors import InvalidInputError
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
@@ -37,7 +38,7 @@ class NoamSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, peak=1e-3, warmup_steps=4000):
         if warmup_steps <= 0 or peak <= 0:
-            raise ValueError(
+            raise InvalidInputError(
                 f"NoamSchedule needs peak > 0 and warmup_steps > 0, got {peak} and {warmup_steps}."
             )
         self.peak = peak
@@ -84,9 +85,9 @@ def make_optimizer(
       A ``keras.optimizers.Optimizer``.
     """
     if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+        raise InvalidInputError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
     if clip_norm is not None and clip_value is not None:
-        raise ValueError("Give clip_norm or clip_value, not both.")
+        raise InvalidInputError("Give clip_norm or clip_value, not both.")
     built = _with_gin_bindings(optimizer)(
         learning_rate=learning_rate, global_clipnorm=clip_norm, clipvalue=clip_value
     )

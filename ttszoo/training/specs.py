@@ -10,6 +10,8 @@ import json
 
 import tensorflow as tf
 
+from ttszoo.errors import MissingFileError
+
 BATCH_SPEC = "batch_spec.json"
 
 
@@ -30,7 +32,7 @@ def example_batch(directory):
     """Returns a dict batch of one utterance with the saved shapes, or raises if none was saved."""
     path = directory.join(BATCH_SPEC)
     if not tf.io.gfile.exists(path):
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"{path} is missing; the model directory was not written by `ttszoo train`."
         )
     with tf.io.gfile.GFile(path) as stream:

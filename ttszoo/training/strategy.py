@@ -6,6 +6,8 @@ import os
 import tensorflow as tf
 from absl import logging
 
+from ttszoo.errors import InvalidInputError
+
 
 def make_strategy(tpu=None):
     """Returns the distribution strategy for this machine or cluster.
@@ -45,7 +47,9 @@ def _cluster_size():
     try:
         cluster = json.loads(raw).get("cluster", {})
     except json.JSONDecodeError as error:
-        raise ValueError(f"TF_CONFIG is not valid JSON ({error}); fix or unset it.") from error
+        raise InvalidInputError(
+            f"TF_CONFIG is not valid JSON ({error}); fix or unset it."
+        ) from error
     return sum(len(tasks) for tasks in cluster.values())
 
 

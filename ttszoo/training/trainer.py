@@ -10,6 +10,7 @@ relies on is documented in docs/model_directory.md:
   * ``sample(batch) -> dict`` (optional): images / audio / linear spectrograms to show.
 """
 
+import contextlib
 import math
 import time
 
@@ -23,9 +24,11 @@ import gin
 from ttszoo.models.registry import get_model
 from ttszoo.training import strategy as strategies
 from ttszoo.training.checkpoints import CheckpointStore, check_weights_are_tracked
-from ttszoo.training.fingerprint import check_fingerprint, compute_fingerprint, save_fingerprint
+from ttszoo.training.compatibility import check_features, check_model, read_records_features
+from ttszoo.training.fingerprint import compute_fingerprint, save_fingerprint
 from ttszoo.training.model_dir import ModelDirectory
 from ttszoo.training.optimization import PRECISIONS, current_learning_rate, make_optimizer
+from ttszoo.training.run_lock import model_directory_lock
 from ttszoo.training.specs import save_batch_spec
 from ttszoo.training.summaries import write_samples
 from ttszoo.training.tensorboard import write_scalar
@@ -94,6 +97,9 @@ class Trainer:
       callbacks: ``keras.callbacks.Callback`` instances (see docs/model_directory.md).
       audio_config: ``ttszoo.audio.AudioConfig`` for audio samples.
       verbose: show the progress bar.
+      features: the ``features.json`` dict of the records trained on (default: the model
+        directory's), checked against the built model before anything is written.
+      records_dir: where those records are, for error messages.
     """
 
     def __init__(
@@ -116,6 +122,8 @@ class Trainer:
         callbacks=(),
         audio_config=None,
         verbose=True,
+        features=None,
+        records_dir=None,
     ):
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
@@ -141,6 +149,10 @@ class Trainer:
         }
         self.validation_steps = validation_steps
         self.verbose = verbose
+        if audio_config is None and features and "audio_config" in features:
+            from ttszoo.audio import AudioConfig
+
+            audio_config = AudioConfig.from_dict(features["audio_config"])
         self.audio_config = audio_config or self.directory.audio_config()
 
         self.global_batch_size = _global_batch_size(train_dataset, self.replicas, "training")
@@ -174,6 +186,8 @@ class Trainer:
                 self.optimizer.build(self.model.trainable_variables)
         finally:
             keras.config.set_dtype_policy(previous_policy)
+        if self.is_chief:  # before the first write into the directory (checkpoints/, train/)
+            check_model(self.directory, self.model, features, records_dir)
         self.model.stop_training = False
         self.callbacks = keras.callbacks.CallbackList(
             list(callbacks), add_history=False, add_progbar=False, model=self.model
@@ -268,8 +282,6 @@ class Trainer:
     # The loop.
 
     def _restore(self):
-        if self.is_chief:
-            check_fingerprint(self.directory.fingerprint, self.model)
         step = self.store.restore_latest()
         if step is None:
             if self.is_chief:
@@ -450,7 +462,8 @@ def train(
     Args:
       model_dir: the model directory.
       records_dir: the preprocessed features (``ttszoo preprocess``); passed to ``dataset_fn``
-        and its ``features.json`` is copied into the model directory.
+        and its ``features.json`` is copied into the model directory (once every check has
+        passed). ``None``: the records folder saved in the directory's ``run.json``.
       steps: total optimizer steps to reach.
       model_fn: builds the model; by default ``get_model`` (``get_model.name`` in gin).
       dataset_fn: ``dataset_fn(records_dir, split=...)`` -> ``tf.data.Dataset``; by default
@@ -464,32 +477,50 @@ def train(
 
     Returns:
       The logs of the last step (losses, learning rate, validation losses, ``step``).
+
+    Raises:
+      ModelDirectoryBusyError: another process is training into ``model_dir``.
+      FeaturesMismatchError, FingerprintMismatchError, VocabularyMismatchError: the records or
+        the model do not fit the directory; nothing was written into it.
     """
     if dataset_fn is None:
         from ttszoo.data import make_dataset
 
         dataset_fn = gin.get_configurable(make_dataset)
     strategy = strategy or strategies.make_strategy(tpu)
-    if records_dir is not None and strategies.is_chief(strategy):
-        ModelDirectory(model_dir).copy_features(records_dir)
-    validation = dataset_fn(records_dir, split="validation") if validate_every else None
-    trainer = Trainer(
-        model_dir,
-        strategy,
-        model_fn,
-        optimizer_fn,
-        dataset_fn(records_dir, split="train"),
-        validation,
-        precision=precision,
-        jit_compile=jit_compile,
-        steps_per_execution=steps_per_execution,
-        checkpoint_every=checkpoint_every,
-        keep_checkpoints=keep_checkpoints,
-        log_every=log_every,
-        validate_every=validate_every,
-        validation_steps=validation_steps,
-        sample_every=sample_every,
-        callbacks=callbacks,
-        verbose=verbose,
-    )
-    return trainer.fit(steps)
+    chief = strategies.is_chief(strategy)
+    directory = ModelDirectory(model_dir)
+    with model_directory_lock(model_dir) if chief else contextlib.nullcontext():
+        # Every compatibility check passes before the first write into the directory
+        # (ttszoo/training/compatibility.py): features here, the model's in Trainer.
+        if records_dir is None:
+            records_dir = directory.records_dir()
+        features = read_records_features(records_dir)
+        if chief:
+            check_features(directory, features, records_dir)
+        validation = dataset_fn(records_dir, split="validation") if validate_every else None
+        trainer = Trainer(
+            model_dir,
+            strategy,
+            model_fn,
+            optimizer_fn,
+            dataset_fn(records_dir, split="train"),
+            validation,
+            precision=precision,
+            jit_compile=jit_compile,
+            steps_per_execution=steps_per_execution,
+            checkpoint_every=checkpoint_every,
+            keep_checkpoints=keep_checkpoints,
+            log_every=log_every,
+            validate_every=validate_every,
+            validation_steps=validation_steps,
+            sample_every=sample_every,
+            callbacks=callbacks,
+            verbose=verbose,
+            features=features,
+            records_dir=records_dir,
+        )
+        if chief and records_dir is not None:
+            directory.copy_features(records_dir)
+            directory.save_records_dir(records_dir)
+        return trainer.fit(steps)

@@ -18,6 +18,7 @@ spectrogram at the full rate.
 import keras
 import tensorflow as tf
 
+from ttszoo.errors import InvalidInputError
 from ttszoo.layers.attention import focus_rate
 from ttszoo.layers.conv import HIGHWAY_ACTIVATIONS, NORMS
 from ttszoo.losses import guided_attention_loss
@@ -280,14 +281,14 @@ class Text2Mel(keras.Model):
     def check_text_ids(self, text_ids):
         """Raises a ValueError for text the model cannot speak (empty, too long, unknown ids)."""
         if text_ids.shape.rank != 2:
-            raise ValueError(
+            raise InvalidInputError(
                 f"text_ids must be int ids of shape [batch, symbols], got shape {text_ids.shape}."
             )
         length = text_ids.shape[1]
         if length == 0:
-            raise ValueError("The text is empty; give at least one speakable character.")
+            raise InvalidInputError("The text is empty; give at least one speakable character.")
         if length is not None and length > self.max_text_length:
-            raise ValueError(
+            raise InvalidInputError(
                 f"The text has {length} symbols, more than max_text_length={self.max_text_length} "
                 "this model synthesizes; split it into sentences, or raise "
                 "Text2Mel.max_text_length (and max_decoder_steps) and fine-tune."
@@ -295,12 +296,12 @@ class Text2Mel(keras.Model):
         if tf.executing_eagerly():
             ids = text_ids.numpy()
             if ids.min() < 0 or ids.max() >= self.vocab_size:
-                raise ValueError(
+                raise InvalidInputError(
                     f"Text ids must be in [0, {self.vocab_size}), got values from {ids.min()} to "
                     f"{ids.max()}; encode text with the tokenizer the model was trained with."
                 )
             if (ids > 0).sum(axis=1).min() == 0:
-                raise ValueError("A text in the batch is empty (all padding).")
+                raise InvalidInputError("A text in the batch is empty (all padding).")
 
     def synthesize(self, text_ids, max_steps=None):
         """Text ids ``[B, N]`` -> mel, frame by frame (see ``inference``).

@@ -18,6 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ttszoo.errors import InvalidInputError
 from ttszoo.layers import (
     ReductionProjection,
     StepwiseMonotonicMultiHeadAttention,
@@ -514,34 +515,36 @@ class TransformerTTS(keras.Model):
     def _check_text_ids(self, text_ids):
         text_ids = tf.convert_to_tensor(text_ids)
         if not text_ids.dtype.is_integer:
-            raise ValueError(
+            raise InvalidInputError(
                 f"text_ids must be integer symbol ids, got dtype {text_ids.dtype.name}."
             )
         if text_ids.shape.rank != 2:
-            raise ValueError(
+            raise InvalidInputError(
                 f"text_ids must have shape [batch, symbols], got {text_ids.shape}; "
                 "wrap one utterance as [ids]."
             )
         if text_ids.shape[1] == 0:
-            raise ValueError(
+            raise InvalidInputError(
                 "text_ids is empty; give at least one symbol (the tokenizer adds EOS)."
             )
         text_ids = tf.cast(text_ids, tf.int32)
         if tf.executing_eagerly():
             ids = text_ids.numpy()
             if ids.min() < 0 or ids.max() >= self.vocab_size:
-                raise ValueError(
+                raise InvalidInputError(
                     f"text_ids must lie in [0, {self.vocab_size}) (0 is padding), got values from "
                     f"{ids.min()} to {ids.max()}; encode the text with the model's tokenizer."
                 )
             lengths = (ids > 0).sum(axis=1)
             if (lengths == 0).any():
-                raise ValueError(
+                raise InvalidInputError(
                     f"Rows {np.flatnonzero(lengths == 0).tolist()} of text_ids hold only padding; "
                     "every utterance needs at least one symbol."
                 )
             if ((ids > 0) != (np.arange(ids.shape[1]) < lengths[:, None])).any():
-                raise ValueError("text_ids must put padding (0) only at the end of each row.")
+                raise InvalidInputError(
+                    "text_ids must put padding (0) only at the end of each row."
+                )
         else:
             tf.debugging.assert_non_negative(text_ids, "text_ids must be >= 0 (0 is padding).")
             tf.debugging.assert_less(
