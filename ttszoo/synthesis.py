@@ -326,15 +326,15 @@ class Synthesizer:
           ValueError: negative pauses, a batch size below 1, or text with nothing to speak.
         """
         if sentence_pause < 0 or clause_pause < 0:
-            raise ValueError(
+            raise InvalidInputError(
                 f"Pauses must be >= 0 seconds, got sentence_pause={sentence_pause} and "
                 f"clause_pause={clause_pause}."
             )
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+            raise InvalidInputError(f"batch_size must be >= 1, got {batch_size}.")
         segments = self.segment(text, max_symbols)
         if not segments:
-            raise ValueError(f"{text!r} holds no words to speak; give some text.")
+            raise InvalidInputError(f"{text!r} holds no words to speak; give some text.")
         pauses = {SENTENCE: sentence_pause, CLAUSE: clause_pause}
         pieces, spoken, position = [], [], 0
         waveforms = self._synthesize_segments(segments, batch_size, speaker)

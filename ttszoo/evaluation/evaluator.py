@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from ttszoo.audio import load_wav, save_wav
 from ttszoo.data.demo_corpus import VOICE
+from ttszoo.errors import InvalidInputError
 from ttszoo.evaluation.alignment import alignment_report
 from ttszoo.evaluation.dtw import dtw, l1_costs
 from ttszoo.evaluation.references import reference_paths, render_references, sentence_file_names
@@ -96,7 +97,7 @@ class Evaluator:
             require_matplotlib()
         bands = synthesizer.audio_config.n_mels
         if not 1 <= order < bands:
-            raise ValueError(
+            raise InvalidInputError(
                 f"The mel-cepstral order must be in [1, {bands - 1}] for this model's {bands} mel "
                 f"bands, got {order}."
             )
@@ -154,12 +155,14 @@ class Evaluator:
         """
         sentences = list(sentences)
         if len(sentences) < 2:
-            raise ValueError(
+            raise InvalidInputError(
                 "Evaluation needs at least 2 sentences: each synthesis is also compared with the "
                 "other sentences' references (the ceiling and retrieval)."
             )
         if len(references) != len(sentences):
-            raise ValueError(f"Got {len(sentences)} sentences but {len(references)} references.")
+            raise InvalidInputError(
+                f"Got {len(sentences)} sentences but {len(references)} references."
+            )
         out_dir = Path(out_dir)
         names = sentence_file_names(len(sentences))
         syntheses, refs, floors, pictures = [], [], [], []
@@ -279,7 +282,7 @@ def evaluate(
       The ``Evaluator.evaluate`` dict.
     """
     if references is not None and espeak_voice is not None:
-        raise ValueError("Give a references folder or an eSpeak NG voice, not both.")
+        raise InvalidInputError("Give a references folder or an eSpeak NG voice, not both.")
     if isinstance(sentences, (str, Path)):
         sentences = read_lines(sentences)
     evaluator = Evaluator(

@@ -10,6 +10,7 @@ model trained on the demo corpus is compared with the voice it learned.
 from pathlib import Path
 
 from ttszoo.data.demo_corpus import WORDS_PER_MINUTE, speak_sentences
+from ttszoo.errors import MissingFileError
 from ttszoo.text import espeak
 
 
@@ -26,7 +27,7 @@ def reference_paths(references_dir, count):
     """
     folder = Path(references_dir)
     if not folder.is_dir():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"The references folder {folder} does not exist; give a folder with 0001.wav, "
             "0002.wav ... (one per sentence, in line order), or use --espeak_voice."
         )
@@ -34,7 +35,7 @@ def reference_paths(references_dir, count):
     missing = [path.name for path in paths if not path.is_file()]
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"{folder} lacks {len(missing)} of the {count} reference wavs ({shown}); it needs one "
             "file per sentence, named by line number: 0001.wav, 0002.wav ..."
         )
