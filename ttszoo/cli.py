@@ -327,10 +327,11 @@ def _schedule_search_flags(fv):
 
 
 def _schedule_search(fv):
-    from ttszoo.training.noise_schedules import search_model_schedule
+    from ttszoo.diffusion.searched_schedules import search_model_schedule
+    from ttszoo.training.loading import load_trained_model
 
     result = search_model_schedule(
-        fv.model_dir,
+        load_trained_model(fv.model_dir),
         iterations=fv.iterations,
         records_dir=fv.records_dir,
         utterances=fv.utterances,

@@ -2,10 +2,11 @@
 
 Each model family package (``dctts/``, ``transformer_tts/``, ``wavenet/``, ``wavegrad/``)
 registers its models with ``@register_model`` when imported; import it below so that
-``get_model`` and ``ttszoo models`` see it. See docs/model_directory.md for the interface a
-model implements.
+``get_model`` and ``ttszoo models`` see it. Every model subclasses ``AcousticModel`` or
+``VocoderModel`` (``base``); docs/model_directory.md describes the contract.
 """
 
+from ttszoo.models.base import AcousticModel, LossGroup, TTSModel, VocoderModel
 from ttszoo.models.dctts import SSRN, Text2Mel
 from ttszoo.models.registry import (
     FAMILIES,
@@ -21,12 +22,16 @@ from ttszoo.models.wavegrad import WaveGrad
 from ttszoo.models.wavenet import WaveNetVocoder
 
 __all__ = [
+    "AcousticModel",
     "FAMILIES",
+    "LossGroup",
     "ModelInfo",
     "SSRN",
+    "TTSModel",
     "Text2Mel",
     "TransformerTTS",
     "UnknownModelError",
+    "VocoderModel",
     "WaveGrad",
     "WaveNetVocoder",
     "get_model",

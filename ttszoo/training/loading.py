@@ -16,7 +16,6 @@ from ttszoo.training.checkpoints import check_weights_are_tracked, latest_checkp
 from ttszoo.training.fingerprint import check_fingerprint
 from ttszoo.training.gin_config import import_configurables
 from ttszoo.training.model_dir import ModelDirectory, ModelDirectoryError
-from ttszoo.training.noise_schedules import apply_searched_schedule
 from ttszoo.training.specs import example_batch
 
 
@@ -69,9 +68,7 @@ def load_trained_model(model_dir):
     check_fingerprint(directory.fingerprint, model)
     check_weights_are_tracked(model)
     tf.train.Checkpoint(model=model).read(prefix).expect_partial().assert_existing_objects_matched()
-    apply_searched_schedule(model, directory)  # diffusion vocoders: a searched schedule
-    if hasattr(model, "restored"):  # state kept in weights, e.g. Transformer TTS' last r
-        model.restored()
+    model.restored(directory)
     return TrainedModel(
         model=model,
         info=get_model_info(model.registry_name),
