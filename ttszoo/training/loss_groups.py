@@ -51,7 +51,7 @@ def group_variables(model, group):
     if group.variables is None:
         return list(model.trainable_variables)
     trainable = {id(variable) for variable in model.trainable_variables}
-    foreign = [v.path for v in group.variables if id(v) not in trainable]
+    foreign = [v.name for v in group.variables if id(v) not in trainable]
     if foreign or not group.variables:
         raise ValueError(
             f"{type(model).__name__}: loss group {group.name!r} must update a non-empty set of "
