@@ -206,7 +206,9 @@ class Trainer:
                 self.loss_names = sorted(losses)
                 self.players = loss_groups.make_players(model, groups, optimizer_fn, self.precision)
                 self.optimizers = {p.group.name: p.optimizer for p in self.players}
-                self.optimizer = self.players[0].optimizer
+                # The first group that updates at every step: its iterations are the global
+                # step, which callbacks read from model.optimizer.
+                self.optimizer = next(p.optimizer for p in self.players if p.group.always)
                 model.compile(optimizer=self.optimizer, jit_compile=False)
                 self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         finally:
