@@ -1,7 +1,8 @@
 """The model contract (ttszoo.models.base), checked for every model the package registers.
 
 Each model is built from its gin model file (``gin/models/<name>_small.gin``, else
-``<name>.gin``), trains one XLA-compiled step on demo-corpus records through the Trainer,
+``<name>.gin``), trains one step on demo-corpus records through the Trainer (as a graph; the
+XLA-compiled step, which takes minutes per model on a loaded CPU, is marked slow),
 survives a checkpoint round trip through ``load_trained_model`` with every weight restored,
 synthesizes or vocodes a tiny input and refuses bad input with a clear error. A new model is
 covered by registering it and adding its gin model file.
@@ -62,9 +63,15 @@ def records_for(demo_corpus_dir, demo_records_dir, tmp_path_factory):
     return records
 
 
+@pytest.fixture(params=[False, pytest.param(True, marks=pytest.mark.slow)], ids=["graph", "xla"])
+def jit_compile(request):
+    """The step as a plain graph (seconds) and XLA-compiled (up to minutes per model: slow)."""
+    return request.param
+
+
 @pytest.fixture(params=PACKAGE_MODELS, ids=[info.name for info in PACKAGE_MODELS])
-def trained(request, records_for, tmp_path):
-    """The model of ``request.param`` after one XLA training step, and its batch."""
+def trained(request, jit_compile, records_for, tmp_path):
+    """The model of ``request.param`` after one training step, and its batch."""
     info = request.param
     parse_gin([model_gin_file(info.name)], ["ttszoo.data.make_dataset.num_buckets = 1"])
     records_dir = records_for(
@@ -75,18 +82,18 @@ def trained(request, records_for, tmp_path):
     directory.copy_features(records_dir)
     trainer = Trainer(
         directory.path, tf.distribute.get_strategy(), gin.get_configurable("get_model"),
-        make_optimizer, dataset, jit_compile=True, checkpoint_every=1, log_every=0,
+        make_optimizer, dataset, jit_compile=jit_compile, checkpoint_every=1, log_every=0,
         sample_every=0, validate_every=0, verbose=False,
     )  # fmt: skip
     logs = trainer.fit(1)
     return info, trainer, next(iter(dataset)), logs
 
 
-def test_model_trains_restores_synthesizes_and_refuses_bad_input(trained):
+def test_model_trains_restores_synthesizes_and_refuses_bad_input(trained, jit_compile):
     info, trainer, batch, logs = trained
     model = trainer.model
     assert isinstance(model, TTSModel) and model.family == info.family
-    assert trainer.jit_compile and logs["step"] == 1
+    assert trainer.jit_compile == jit_compile and logs["step"] == 1
     group_losses = {group.loss for group in model.loss_groups()}
     assert group_losses <= set(logs) and all(np.isfinite(logs[name]) for name in group_losses)
 

@@ -1,6 +1,6 @@
 """A tiny acoustic model, a tiny vocoder and a synthetic dataset for the runtime tests.
 
-They exercise the model interface (docs/model_directory.md) in milliseconds; they are not
+They exercise the model contract (docs/model_directory.md) in milliseconds; they are not
 part of the package. ``gin`` files under tests/training import this module by name, so the
 folder must be on ``sys.path`` (pytest puts it there; subprocesses get ``PYTHONPATH``).
 """

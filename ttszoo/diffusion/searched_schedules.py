@@ -131,10 +131,8 @@ def search_model_schedule(
     seed=0,
     progress=True,
 ):
-    """Searches an inference schedule for a trained diffusion vocoder and saves it.
-
-    ``trained`` is the ``TrainedModel`` that ``load_trained_model(model_dir)`` returns; its model
-    must have ``set_inference_schedule``, ``inference_iterations`` and ``clip`` (WaveGrad).
+    """Searches an inference schedule for ``trained`` (``load_trained_model(model_dir)``, a
+    diffusion vocoder with ``set_inference_schedule`` and ``clip``) and saves it.
 
     Every candidate (``candidate_schedules``) vocodes the held-out (validation) utterances of
     ``records_dir`` (default: the records the model was trained on) from their ground-truth

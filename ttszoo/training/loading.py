@@ -24,7 +24,7 @@ class TrainedModel:
     """A model restored from a model directory.
 
     Attributes:
-      model: the ``keras.Model`` with its trained weights (float32).
+      model: the ``TTSModel`` with its trained weights (float32), ``restored`` called.
       info: its registry ``ModelInfo`` (name, family, paper).
       directory: the ``ModelDirectory``.
       step: the training step of the checkpoint read.

@@ -448,7 +448,12 @@ class _LossWindow:
         return means
 
 
-_TRAINER_SETTINGS = tuple(inspect.signature(Trainer).parameters)[6:]
+# The Trainer's settings: its keyword arguments with defaults, the datasets aside.
+_TRAINER_SETTINGS = {
+    name: parameter.default
+    for name, parameter in inspect.signature(Trainer).parameters.items()
+    if parameter.default is not inspect.Parameter.empty and name != "validation_dataset"
+}
 
 
 @gin.configurable(module="ttszoo.training")
@@ -486,7 +491,7 @@ def train(
     if unknown:
         raise ValueError(
             f"train() got unknown settings {unknown}; the trainer's settings are "
-            f"{list(_TRAINER_SETTINGS)}."
+            f"{sorted(_TRAINER_SETTINGS)}."
         )
     if dataset_fn is None:
         from ttszoo.data import make_dataset
@@ -495,9 +500,7 @@ def train(
     strategy = strategy or strategies.make_strategy(tpu)
     if records_dir is not None and strategies.is_chief(strategy):
         ModelDirectory(model_dir).copy_features(records_dir)
-    validate = settings.get(
-        "validate_every", inspect.signature(Trainer).parameters["validate_every"].default
-    )
+    validate = settings.get("validate_every", _TRAINER_SETTINGS["validate_every"])
     validation = dataset_fn(records_dir, split="validation") if validate else None
     trainer = Trainer(
         model_dir,
