@@ -134,6 +134,7 @@ def test_group_optimizers_take_their_gin_scope_and_compile_with_xla(tmp_path):
     np.testing.assert_allclose(run.model.x.numpy(), x, rtol=1e-5)
     np.testing.assert_allclose(run.model.y.numpy(), y, rtol=1e-5)
     assert len(run._train_functions) == 1  # both players every step: one compiled step
+    assert run.write_samples(3) == []  # the default sample() shows nothing
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ import tensorflow as tf
 FAMILIES = ("acoustic", "vocoder")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)  # compared by identity: it holds variables
 class LossGroup:
     """One player of a model's training: a loss, the variables it moves and when it moves them.
 
@@ -73,10 +73,8 @@ class LossGroup:
         return self.every == 1 and self.start == 0
 
     def active(self, step):
-        """Whether the group updates at ``step`` (an int or an int tensor)."""
-        if self.always:
-            return True
-        return (step >= self.start) & ((step - self.start) % self.every == 0)
+        """Whether the group updates at the training step ``step`` (an int, from 0)."""
+        return step >= self.start and (step - self.start) % self.every == 0
 
 
 class TTSModel(keras.Model):

@@ -456,7 +456,22 @@ _TRAINER_SETTINGS = {
 }
 
 
+def _with_trainer_settings(function):
+    """Lists the Trainer's settings in ``function``'s signature in place of its ``**settings``,
+    so that gin refuses a misspelt ``train.<setting>`` when it parses the file (naming the file
+    and line) instead of accepting any name."""
+    signature = inspect.signature(function)
+    parameters = [p for p in signature.parameters.values() if p.kind != p.VAR_KEYWORD]
+    parameters += [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+        for name, default in _TRAINER_SETTINGS.items()
+    ]
+    function.__signature__ = signature.replace(parameters=parameters)
+    return function
+
+
 @gin.configurable(module="ttszoo.training")
+@_with_trainer_settings
 def train(
     model_dir,
     records_dir=None,
