@@ -6,6 +6,12 @@ the trained values must equal a hand-written numpy loop: ``d`` first when active
 with the ``x`` that ``d`` just moved.
 """
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -161,3 +167,18 @@ def test_bad_group_settings_are_refused():
         LossGroup("d", "loss_d", every=0)
     with pytest.raises(ValueError, match="identifier"):
         LossGroup("two words", "loss")
+
+
+def test_two_players_under_mirrored_strategy_follow_the_numpy_game(tmp_path):
+    here = Path(__file__).parent
+    environment = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(here), os.environ.get("PYTHONPATH", "")])
+    )
+    result = subprocess.run(
+        [sys.executable, str(here / "loss_groups_distributed_check.py"), str(tmp_path)],
+        capture_output=True, text=True, env=environment, timeout=240,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-4000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["replicas"] == 2
+    np.testing.assert_allclose(report["trained"], report["reference"], rtol=1e-5)
