@@ -53,10 +53,12 @@ setup(
         "absl-py>=1.0",
         "numpy>=1.24",
         "tqdm>=4.60",
+        "tensorboard>=2.18",
     ],
     extras_require={
         "demo": ["espeakng-loader>=0.2"],
         "plots": ["matplotlib>=3.6"],
+        # The viewer; also a requirement, since tf.summary's writers live in it.
         "tensorboard": ["tensorboard>=2.18"],
         "gpu": ["tensorflow[and-cuda]>=2.18"],
         "tpu": TPU_REQUIREMENTS,
@@ -68,7 +70,6 @@ setup(
             "matplotlib>=3.6",
             "setuptools>=64",
             "wheel",
-            "tensorboard>=2.18",
             "build>=1.0",
             "twine>=5",
             "nbformat>=5.9",

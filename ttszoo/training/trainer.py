@@ -304,6 +304,7 @@ class Trainer:
         """Trains until the optimizer has taken ``steps`` steps; returns the last logs."""
         step = self._restore()
         self._write_operative_config()
+        logging.info("Open TensorBoard with: tensorboard --logdir %s", self.directory.path)
         logs = {}
         if step >= steps:
             logging.info(
