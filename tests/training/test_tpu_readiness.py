@@ -68,7 +68,6 @@ def test_demo_recipe_step_lowers_to_xla_with_static_shapes_in_bfloat16(
     name, demo_corpus_dir, records_by_features
 ):
     from ttszoo.audio import AudioConfig
-    from ttszoo.data import make_dataset
     from ttszoo.text import Tokenizer
 
     demo_recipes.parse_static_demo_recipe(name, "mixed_bfloat16", ["BATCH_SIZE = 2"])
@@ -77,7 +76,7 @@ def test_demo_recipe_step_lowers_to_xla_with_static_shapes_in_bfloat16(
     if features not in cache:
         cache[features] = root / f"records{len(cache)}"
         demo_recipes.preprocess_for_parsed_recipe(demo_corpus_dir, cache[features])
-    dataset = gin.get_configurable(make_dataset)(cache[features], split="train")
+    dataset = demo_recipes.static_dataset(cache[features])
     assert demo_recipes.unknown_dimensions(dataset.element_spec) == []
     batch = next(iter(dataset))
 

@@ -66,11 +66,20 @@ def preprocess_for_parsed_recipe(corpus_dir, out_dir, num_workers=1):
     )
 
 
-def static_trainer(model_dir, records_dir, precision, strategy=None, steps_per_execution=1):
-    """A ``Trainer`` for the parsed recipe's model with XLA on and nothing but training steps
-    (no checkpoints, summaries, validation or samples), on ``strategy`` (default: this device).
-    """
+def static_dataset(records_dir):
+    """The parsed recipe's training batches from ``records_dir`` (one static shape)."""
     from ttszoo.data import make_dataset
+
+    return gin.get_configurable(make_dataset)(records_dir, split="train")
+
+
+def static_trainer(
+    model_dir, dataset, precision, strategy=None, steps_per_execution=1, jit_compile=True
+):
+    """A ``Trainer`` for the parsed recipe's model on ``dataset`` (``static_dataset``) with
+    nothing but training steps (no checkpoints, summaries, validation or samples), on
+    ``strategy`` (default: this device), XLA-compiled unless ``jit_compile`` is false.
+    """
     from ttszoo.models import get_model
 
     return Trainer(
@@ -78,10 +87,10 @@ def static_trainer(model_dir, records_dir, precision, strategy=None, steps_per_e
         strategy or tf.distribute.get_strategy(),
         get_model,
         make_optimizer,
-        gin.get_configurable(make_dataset)(records_dir, split="train"),
+        dataset,
         None,
         precision=precision,
-        jit_compile=True,
+        jit_compile=jit_compile,
         steps_per_execution=steps_per_execution,
         checkpoint_every=0,
         log_every=0,
