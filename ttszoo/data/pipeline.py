@@ -1,6 +1,6 @@
 """The tf.data input pipeline: length buckets padded to their boundary, static batch shapes."""
 
-from pathlib import Path
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -113,7 +113,7 @@ def make_dataset(
     shuffle = split == "train" if shuffle is None else shuffle
     repeat = split == "train" if repeat is None else repeat
 
-    files = [str(Path(records_dir) / name) for name in split_info["shards"]]
+    files = [os.path.join(records_dir, name) for name in split_info["shards"]]  # gs:// too
     dataset = tf.data.TFRecordDataset(files)
     if cache:
         dataset = dataset.cache()

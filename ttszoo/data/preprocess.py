@@ -13,7 +13,6 @@ import os
 import time
 import warnings
 import zlib
-from pathlib import Path
 
 from absl import logging
 from tqdm import tqdm
@@ -31,7 +30,7 @@ SPLITS = ("train", "validation")
 class PreprocessSummary:
     """What ``preprocess_corpus`` did; ``str()`` gives the one-paragraph report it prints."""
 
-    out_dir: Path
+    out_dir: str
     counts: dict
     skipped: list
     seconds: float
@@ -104,8 +103,10 @@ def preprocess_corpus(
         raise ValueError(
             f"Unknown features {unknown}; optional features are {records.OPTIONAL_FEATURES}."
         )
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    import tensorflow as tf  # imported here, as in _write_split
+
+    out_dir = os.fspath(out_dir)  # a local, gs:// or ram:// folder
+    tf.io.gfile.makedirs(out_dir)
 
     utterances, problems = read_ljspeech(corpus_dir)
     token_ids = {}
@@ -148,7 +149,8 @@ def preprocess_corpus(
     }
     for split, items in examples.items():
         info["splits"][split] = _write_split(records, out_dir, split, items, num_shards)
-    (out_dir / records.FEATURES_FILE).write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
+    with tf.io.gfile.GFile(os.path.join(out_dir, records.FEATURES_FILE), "w") as stream:
+        stream.write(json.dumps(info, indent=1, sort_keys=True) + "\n")
 
     report_problems(problems, total=len(utterances) + len(problems), source=str(corpus_dir))
     counts = {split: len(items) for split, items in examples.items()}
@@ -175,7 +177,7 @@ def _write_split(records, out_dir, split, items, num_shards):
     shards = min(num_shards, len(items)) or 1
     names = [f"{split}-{index:05d}-of-{shards:05d}.tfrecord" for index in range(shards)]
     for index, name in enumerate(names):
-        with tf.io.TFRecordWriter(str(out_dir / name)) as writer:
+        with tf.io.TFRecordWriter(os.path.join(out_dir, name)) as writer:
             for _, _, _, serialized in items[index::shards]:
                 writer.write(serialized)
     return {
