@@ -22,7 +22,8 @@ HOST_TRANSFER_INSTRUCTIONS = ("send(", "recv(", "infeed(", "outfeed(", "host-com
 
 def test_every_registered_model_has_a_packaged_demo_recipe_for_it():
     packaged = set(packaged_gin_files())
-    for info in list_models():
+    # The package's models (tests register tiny models of their own).
+    for info in [i for i in list_models() if i.cls.__module__.startswith("ttszoo.")]:
         recipe = demo_recipes.demo_recipe(info.name)
         assert recipe in packaged
         demo_recipes.parse_static_demo_recipe(info.name, "float32", ["RECORDS_DIR = 'unused'"])
