@@ -319,6 +319,7 @@ class Trainer:
         """Trains until the training step reaches ``steps``; returns the last logs."""
         step = self._restore()
         self._write_operative_config()
+        logging.info("Open TensorBoard with: tensorboard --logdir %s", self.directory.path)
         if step >= steps:
             logging.info(
                 "%s is already trained to step %d >= %d.", self.directory.path, step, steps
