@@ -12,6 +12,19 @@ from setuptools import find_packages, setup
 HERE = Path(__file__).parent
 
 
+# The TPU build of TensorFlow (docs/install.md). TensorFlow Probability needs tf-keras, which
+# needs plain ``tensorflow``, so both wheels end up installed: they are pinned to the same
+# release so their shared files agree. tensorflow-tpu 2.20 asks for ``libtpu~=0.0.14``, which
+# lets pip take the newest libtpu (built for newer JAX releases); libtpu is held at the 0.0.14
+# that TensorFlow 2.20 was released against.
+TPU_REQUIREMENTS = [
+    "tensorflow-tpu>=2.20,<2.21",
+    "tensorflow>=2.20,<2.21",
+    "tf-keras>=2.20,<2.21",
+    "libtpu==0.0.14",
+]
+
+
 def _version():
     namespace = {}
     exec((HERE / "ttszoo" / "version.py").read_text(), namespace)
@@ -40,12 +53,17 @@ setup(
         "absl-py>=1.0",
         "numpy>=1.24",
         "tqdm>=4.60",
+        "tensorboard>=2.18",
     ],
     extras_require={
         "demo": ["espeakng-loader>=0.2"],
         "plots": ["matplotlib>=3.6"],
         # `ttszoo evaluate` with its defaults: eSpeak NG references and pictures.
         "eval": ["espeakng-loader>=0.2", "matplotlib>=3.6"],
+        # The viewer; also a requirement, since tf.summary's writers live in it.
+        "tensorboard": ["tensorboard>=2.18"],
+        "gpu": ["tensorflow[and-cuda]>=2.18"],
+        "tpu": TPU_REQUIREMENTS,
         "dev": [
             "pytest>=7",
             "ruff>=0.5",
@@ -54,6 +72,11 @@ setup(
             "matplotlib>=3.6",
             "setuptools>=64",
             "wheel",
+            "build>=1.0",
+            "twine>=5",
+            "nbformat>=5.9",
+            "nbclient>=0.10",
+            "ipykernel>=6.29",
         ],
     },
     entry_points={"console_scripts": ["ttszoo=ttszoo.cli:run"]},

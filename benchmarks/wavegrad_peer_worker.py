@@ -1,10 +1,11 @@
-"""The peer side of benchmarks/vocoder_speed.py: lmnt-com/wavegrad 0.1.5 on PyTorch CPU.
+"""The peer side of benchmarks/vocoder_speed.py and accelerator_check.py: lmnt-com/wavegrad 0.1.5
+on PyTorch (the CPU, or a CUDA GPU with ``"device": "cuda"``).
 
 Runs in its own virtual environment (torch and ``wavegrad==0.1.5``, never a ttszoo
 dependency) and answers one JSON request per stdin line with one JSON line on stdout:
 
 * ``{"cmd": "init", "betas": [...], "n_mels": 128, "threads": 2, "seed": 0,
-  "weights": path}``: builds ``wavegrad.model.WaveGrad`` with the given inference schedule,
+  "weights": path, "device": "cpu" | "cuda"}``: builds ``wavegrad.model.WaveGrad`` with the given inference schedule,
   saves its initial weights to ``path`` (npz, PyTorch names and layouts) and returns the
   parameter count.
 * ``{"cmd": "eps", "inputs": npz, "output": npy}``: one network pass on ``audio [B, S]``,
@@ -29,8 +30,10 @@ class Peer:
         torch.set_num_threads(int(request["threads"]))
         torch.manual_seed(int(request["seed"]))
         self.params = AttrDict(params).override({"noise_schedule": request["betas"]})
+        self.device = torch.device(request.get("device", "cpu"))
         self.model = WaveGrad(self.params).eval()
         state = {k: v.detach().numpy() for k, v in self.model.state_dict().items()}
+        self.model.to(self.device)
         np.savez(request["weights"], **state)
         count = sum(p.numel() for p in self.model.parameters())
         return {"parameters": count, "torch": torch.__version__, "threads": torch.get_num_threads()}
@@ -39,23 +42,23 @@ class Peer:
         inputs = np.load(request["inputs"])
         with torch.inference_mode():
             out = self.model(
-                torch.from_numpy(inputs["audio"]),
-                torch.from_numpy(inputs["mel"]),
-                torch.from_numpy(inputs["level"]),
+                *(torch.from_numpy(inputs[k]).to(self.device) for k in ("audio", "mel", "level"))
             )
-        np.save(request["output"], out[:, 0].numpy())
+        np.save(request["output"], out[:, 0].cpu().numpy())
         return {}
 
     def run(self, request):
-        mel = torch.from_numpy(np.load(request["mel"]))
+        mel = torch.from_numpy(np.load(request["mel"])).to(self.device)
         beta = np.array(self.params.noise_schedule)
         alpha = 1 - beta
         alpha_cum = np.cumprod(alpha)
         bf16 = request["dtype"] == "bfloat16"
         started = time.perf_counter()
-        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
-            audio = torch.randn(mel.shape[0], self.params.hop_samples * mel.shape[-1])
-            noise_scale = torch.from_numpy(alpha_cum**0.5).float().unsqueeze(1)
+        autocast = torch.autocast(self.device.type, torch.bfloat16, enabled=bf16)
+        with torch.inference_mode(), autocast:
+            samples = self.params.hop_samples * mel.shape[-1]
+            audio = torch.randn(mel.shape[0], samples, device=self.device)
+            noise_scale = torch.from_numpy(alpha_cum**0.5).float().unsqueeze(1).to(self.device)
             for n in range(len(alpha) - 1, -1, -1):
                 c1 = 1 / alpha[n] ** 0.5
                 c2 = (1 - alpha[n]) / (1 - alpha_cum[n]) ** 0.5
@@ -65,9 +68,11 @@ class Peer:
                     sigma = ((1.0 - alpha_cum[n - 1]) / (1.0 - alpha_cum[n]) * beta[n]) ** 0.5
                     audio += sigma * torch.randn_like(audio)
                 audio = torch.clamp(audio, -1.0, 1.0)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
         seconds = time.perf_counter() - started
         if request.get("output"):
-            np.save(request["output"], audio.float().numpy())
+            np.save(request["output"], audio.float().cpu().numpy())
         return {"seconds": seconds}
 
 

@@ -1,6 +1,6 @@
 """The static model table of `ttszoo models` equals the registry's built-in models."""
 
-from ttszoo.model_catalog import BUILT_IN_MODELS
+from ttszoo.model_catalog import built_in_models
 
 
 def test_catalog_equals_the_registry():
@@ -11,5 +11,5 @@ def test_catalog_equals_the_registry():
         for info in list_models()
         if info.cls.__module__.startswith("ttszoo.")
     }
-    catalog = {(e.name, e.family, e.paper, e.description) for e in BUILT_IN_MODELS}
+    catalog = {(e.name, e.family, e.paper, e.description) for e in built_in_models()}
     assert catalog == registered

@@ -449,9 +449,9 @@ def _models_flags(fv):
 
 
 def _models(fv):
-    from ttszoo.model_catalog import BUILT_IN_MODELS
+    from ttszoo.model_catalog import built_in_models
 
-    entries = {entry.name: entry for entry in BUILT_IN_MODELS}
+    entries = {entry.name: entry for entry in built_in_models()}
     registry = sys.modules.get("ttszoo.models.registry")
     if registry is not None:  # models registered in this process (plugins, tests), no import
         entries.update({info.name: info for info in registry.list_models()})
@@ -522,10 +522,11 @@ def _schedule_search_flags(fv):
 
 
 def _schedule_search(fv):
-    from ttszoo.training.noise_schedules import search_model_schedule
+    from ttszoo.diffusion.searched_schedules import search_model_schedule
+    from ttszoo.training.loading import load_trained_model
 
     result = search_model_schedule(
-        fv.model_dir,
+        load_trained_model(fv.model_dir),
         iterations=fv.iterations,
         records_dir=fv.records_dir,
         utterances=fv.utterances,

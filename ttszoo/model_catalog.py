@@ -1,12 +1,19 @@
 """The built-in models' names, families and papers, readable without importing TensorFlow.
 
-``ttszoo models`` and ``ttszoo --help`` answer from this table in well under a second; the
-registry (``ttszoo.models.registry``) stays the source of truth, and
-tests/test_model_catalog.py checks that this table equals the registry's built-in entries.
-Add a row here when a model family registers a new model.
+``ttszoo models`` and ``ttszoo --help`` answer from this catalog in well under a second. It is
+read from the source of the model families (``ttszoo/models/<family>/*.py``): each
+``@register_model("name", paper=..., description=...)`` decorator and the base class of the class
+it decorates (``AcousticModel`` or ``VocoderModel``). So a new family is listed without any edit
+here; the registry (``ttszoo.models.registry``) stays the source of truth, and
+tests/test_model_catalog.py checks that both agree.
 """
 
+import ast
 import dataclasses
+from pathlib import Path
+
+_MODELS = Path(__file__).parent / "models"
+_FAMILY_OF_BASE = {"AcousticModel": "acoustic", "VocoderModel": "vocoder"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,45 +26,51 @@ class CatalogEntry:
     description: str
 
 
-_DCTTS_PAPER = (
-    "Tachibana, Uenoyama, Aihara 2017, Efficiently Trainable Text-to-Speech System Based on "
-    "Deep Convolutional Networks with Guided Attention, arXiv 1710.08969"
-)
+def _string(node, constants):
+    """The value of a string literal, or of a module-level string constant named by ``node``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Name) and node.id in constants:
+        return constants[node.id]
+    raise ValueError(f"expected a string literal or a module string constant, got {ast.dump(node)}")
 
-BUILT_IN_MODELS = (
-    CatalogEntry(
-        "dctts_ssrn",
-        "vocoder",
-        _DCTTS_PAPER,
-        "DCTTS SSRN: mel every r frames to the full-rate linear spectrogram (Griffin-Lim makes "
-        "the audio).",
-    ),
-    CatalogEntry(
-        "dctts_text2mel",
-        "acoustic",
-        _DCTTS_PAPER,
-        "DCTTS Text2Mel: text to mel every r frames with a causal convolutional decoder and "
-        "guided attention.",
-    ),
-    CatalogEntry(
-        "transformer_tts",
-        "acoustic",
-        "Li et al. 2019, arXiv 1809.08895; He et al. 2019, arXiv 1906.00672 (SMA)",
-        "Transformer text-to-mel with stepwise monotonic encoder-decoder attention, a "
-        "reduction-factor schedule and a 3-class stop token.",
-    ),
-    CatalogEntry(
-        "wavegrad",
-        "vocoder",
-        "Chen et al. 2020, WaveGrad: Estimating Gradients for Waveform Generation, arXiv "
-        "2009.00713",
-        "Diffusion vocoder: mel -> waveform in 6 to 1000 denoising iterations.",
-    ),
-    CatalogEntry(
-        "wavenet",
-        "vocoder",
-        "van den Oord et al. 2016, arXiv 1609.03499; Paine et al. 2016, arXiv 1611.09482",
-        "Autoregressive WaveNet vocoder on mel spectrograms with a mixture-of-logistics or "
-        "Gaussian output and queue-based fast generation.",
-    ),
-)
+
+def _entries(path):
+    """The ``CatalogEntry`` of every ``@register_model`` class in the Python file ``path``."""
+    module = ast.parse(path.read_text(encoding="utf-8"))
+    constants = {
+        target.id: statement.value.value
+        for statement in module.body
+        if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Constant)
+        for target in statement.targets
+        if isinstance(target, ast.Name) and isinstance(statement.value.value, str)
+    }
+    for statement in module.body:
+        if not isinstance(statement, ast.ClassDef):
+            continue
+        for decorator in statement.decorator_list:
+            if not (
+                isinstance(decorator, ast.Call)
+                and getattr(decorator.func, "id", None) == "register_model"
+            ):
+                continue
+            keywords = {k.arg: _string(k.value, constants) for k in decorator.keywords}
+            bases = [_FAMILY_OF_BASE.get(getattr(base, "id", None)) for base in statement.bases]
+            family = keywords.get("family") or next(filter(None, bases), None)
+            yield CatalogEntry(
+                _string(decorator.args[0], constants),
+                family,
+                keywords["paper"],
+                " ".join(keywords["description"].split()),
+            )
+
+
+def built_in_models():
+    """Every model registered by a family package of ttszoo, sorted by name."""
+    entries = [
+        entry
+        for path in sorted(_MODELS.glob("*/*.py"))
+        if "register_model" in path.read_text(encoding="utf-8")
+        for entry in _entries(path)
+    ]
+    return tuple(sorted(entries, key=lambda entry: entry.name))

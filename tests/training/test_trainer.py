@@ -142,3 +142,10 @@ def test_datasets_without_a_static_batch_are_refused(tmp_path):
             make_optimizer,
             unbatched,
         )
+
+
+def test_train_refuses_an_unknown_setting_naming_the_known_ones(tmp_path):
+    with pytest.raises(
+        ValueError, match=r"unknown settings \['chekpoint_every'\].*'checkpoint_every'"
+    ):
+        train_tiny(tmp_path / "run", tmp_path / "records", chekpoint_every=5)

@@ -1,6 +1,6 @@
 """A tiny acoustic model, a tiny vocoder and a synthetic dataset for the runtime tests.
 
-They exercise the model interface (docs/model_directory.md) in milliseconds; they are not
+They exercise the model contract (docs/model_directory.md) in milliseconds; they are not
 part of the package. ``gin`` files under tests/training import this module by name, so the
 folder must be on ``sys.path`` (pytest puts it there; subprocesses get ``PYTHONPATH``).
 """
@@ -14,7 +14,7 @@ import tensorflow as tf
 
 import gin
 from ttszoo.audio import AudioConfig
-from ttszoo.models import get_model, register_model
+from ttszoo.models import AcousticModel, VocoderModel, get_model, register_model
 
 AUDIO = AudioConfig(
     sample_rate=8000, hop_length=32, win_length=64, n_fft=64, n_mels=8, griffin_lim_iters=4
@@ -69,11 +69,10 @@ def synthetic_dataset(records_dir, split="train", batch_size=BATCH, examples=16)
 
 @register_model(
     "tiny_acoustic",
-    family="acoustic",
     paper="none (a test model)",
     description="Pooled text embedding to a constant mel, with a reduction factor r.",
 )
-class TinyAcoustic(keras.Model):
+class TinyAcoustic(AcousticModel):
     """Text ids [B, N] -> mel [B, T, n_mels]; the loss uses every r-th frame (r: trace constant)."""
 
     def __init__(
@@ -141,11 +140,10 @@ class TinyAcoustic(keras.Model):
 
 @register_model(
     "tiny_vocoder",
-    family="vocoder",
     paper="none (a test model)",
     description="One dense layer from each mel frame to hop_length samples.",
 )
-class TinyVocoder(keras.Model):
+class TinyVocoder(VocoderModel):
     """Mel [B, T, n_mels] -> audio [B, T * hop] through a per-frame dense layer."""
 
     def __init__(self, hop_length=AUDIO.hop_length, **kwargs):

@@ -1,6 +1,6 @@
 """The tf.data input pipeline: length buckets padded to their boundary, static batch shapes."""
 
-from pathlib import Path
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -88,7 +88,7 @@ def make_dataset(
     pads = _bucket_pads(lengths, num_buckets, frame_multiple)
     shuffle = split == "train" if shuffle is None else shuffle
     repeat = split == "train" if repeat is None else repeat
-    shards = [str(Path(records_dir) / name) for name in split_info["shards"]]
+    shards = [os.path.join(records_dir, name) for name in split_info["shards"]]  # gs:// too
     dataset = _read_records(shards, cache, shuffle, repeat, seed, shuffle_buffer)
     dataset = dataset.map(records.decoder(audio_config, features), tf.data.AUTOTUNE)
     dataset = dataset.filter(_length_filter(limits))

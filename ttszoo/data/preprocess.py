@@ -13,7 +13,6 @@ import os
 import time
 import warnings
 import zlib
-from pathlib import Path
 
 from absl import logging
 from tqdm import tqdm
@@ -40,7 +39,7 @@ SPLITS = ("train", "validation")
 class PreprocessSummary:
     """What ``preprocess_corpus`` did; ``str()`` gives the one-paragraph report it prints."""
 
-    out_dir: Path
+    out_dir: str
     counts: dict
     skipped: list
     seconds: float
@@ -109,7 +108,7 @@ def preprocess_corpus(
     tokenizer = tokenizer or Tokenizer()
     if num_shards < 1:
         raise InvalidInputError(f"num_shards must be at least 1, got {num_shards}.")
-    out_dir = Path(out_dir)
+    out_dir = os.fspath(out_dir)  # a local, gs:// or ram:// folder
 
     utterances, problems = read_ljspeech(corpus_dir)
     speakers = _speaker_table(utterances)
@@ -122,7 +121,9 @@ def preprocess_corpus(
         raise InvalidInputError(
             f"No usable utterance in {corpus_dir}: " + "; ".join(map(str, problems))
         )
-    out_dir.mkdir(parents=True, exist_ok=True)  # only once the corpus is known to be usable
+    import tensorflow as tf  # imported here, as in _write_split
+
+    tf.io.gfile.makedirs(out_dir)  # only once the corpus is known to be usable
     _write_records(
         out_dir, examples, num_shards, audio_config, tokenizer, stored, speakers, problems
     )
@@ -212,6 +213,8 @@ def _write_records(
     out_dir, examples, num_shards, audio_config, tokenizer, stored, speakers, problems
 ):
     """Writes the shards of every split and ``features.json``."""
+    import tensorflow as tf
+
     from ttszoo.data import records
 
     info = {
@@ -227,7 +230,8 @@ def _write_records(
         },
         "skipped": [dataclasses.asdict(problem) for problem in problems],
     }
-    (out_dir / records.FEATURES_FILE).write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
+    with tf.io.gfile.GFile(os.path.join(out_dir, records.FEATURES_FILE), "w") as stream:
+        stream.write(json.dumps(info, indent=1, sort_keys=True) + "\n")
 
 
 def _extract(jobs, num_workers, progress):
@@ -249,7 +253,7 @@ def _write_split(out_dir, split, items, num_shards):
     shards = min(num_shards, len(items)) or 1
     names = [f"{split}-{index:05d}-of-{shards:05d}.tfrecord" for index in range(shards)]
     for index, name in enumerate(names):
-        with tf.io.TFRecordWriter(str(out_dir / name)) as writer:
+        with tf.io.TFRecordWriter(os.path.join(out_dir, name)) as writer:
             for _, _, serialized in items[index::shards]:
                 writer.write(serialized)
     entry = {"shards": names, "num_utterances": len(items), "ids": [item[0] for item in items]}

@@ -18,7 +18,7 @@ than the [0, 1] dB scale needs (1e-3 of 100 dB); int16 audio is the source resol
 """
 
 import json
-from pathlib import Path
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -122,13 +122,14 @@ def decoder(audio_config, features=("text", "mel")):
 
 def read_features_file(records_dir):
     """Loads ``features.json``; a clear error when the folder was not made by ``preprocess_corpus``."""
-    path = Path(records_dir) / FEATURES_FILE
-    if not path.is_file():
+    path = os.path.join(records_dir, FEATURES_FILE)  # a gs:// or ram:// folder too
+    if not tf.io.gfile.exists(path):
         raise MissingFileError(
             f"{path} not found: {records_dir} is not a preprocessed corpus. "
             "Run `ttszoo preprocess --corpus_dir CORPUS --out_dir DIR` first."
         )
-    info = json.loads(path.read_text())
+    with tf.io.gfile.GFile(path) as stream:
+        info = json.loads(stream.read())
     if info.get("format_version") != FORMAT_VERSION:
         raise InvalidInputError(
             f"{path} has format version {info.get('format_version')}, this ttszoo reads "

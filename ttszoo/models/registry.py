@@ -1,13 +1,15 @@
 """The model registry: every trainable model in the zoo, by name.
 
-A model family registers its Keras model class with ``@register_model``; the trainer, the
-Synthesizer and the ``ttszoo models`` command find it by name. Registration also registers the
-class with gin (module ``ttszoo.models``), so its constructor arguments are set from gin files
-(``Text2Mel.d = 256``), and ``get_model`` -- a gin root -- builds it with those bindings::
+A model family registers its model class (an ``AcousticModel`` or ``VocoderModel``,
+``ttszoo.models.base``) with ``@register_model``; the trainer, the Synthesizer and the
+``ttszoo models`` command find it by name. The family comes from the class. Registration also
+registers the class with gin (module ``ttszoo.models``), so its constructor arguments are set
+from gin files (``Text2Mel.d = 256``), and ``get_model`` -- a gin root -- builds it with those
+bindings::
 
-    @register_model("dctts_text2mel", family="acoustic", paper="Tachibana et al. 2017, ...",
+    @register_model("dctts_text2mel", paper="Tachibana et al. 2017, ...",
                     description="Text to reduced mel with guided attention.")
-    class Text2Mel(keras.Model):
+    class Text2Mel(AcousticModel):
         ...
 
     model = get_model("dctts_text2mel", d=128)   # gin bindings, then the overrides
@@ -18,8 +20,7 @@ import difflib
 
 import gin
 from ttszoo.errors import TTSZooError
-
-FAMILIES = ("acoustic", "vocoder")
+from ttszoo.models.base import FAMILIES, TTSModel, missing_methods
 
 
 class UnknownModelError(TTSZooError, KeyError):
@@ -35,7 +36,7 @@ class ModelInfo:
 
     Attributes:
       name: the registry name, e.g. ``"dctts_text2mel"``.
-      cls: the ``keras.Model`` subclass.
+      cls: the ``TTSModel`` subclass.
       family: ``"acoustic"`` (text ids -> spectrogram, ``synthesize``) or ``"vocoder"``
         (mel -> waveform or linear spectrogram, ``vocode``).
       paper: the paper it implements (authors, year, title or arXiv id).
@@ -52,16 +53,18 @@ class ModelInfo:
 _REGISTRY: dict[str, ModelInfo] = {}
 
 
-def register_model(name, *, family, paper, description):
-    """Class decorator adding a ``keras.Model`` subclass to the registry and to gin.
+def register_model(name, *, paper, description, family=None):
+    """Class decorator adding a ``TTSModel`` subclass to the registry and to gin.
 
+    ``family`` is the class's (``AcousticModel`` or ``VocoderModel``); when given it must agree.
     Do not also decorate the class with ``@gin.register``: this does it (module
     ``ttszoo.models``, the class name as the configurable name).
 
     Raises:
-      ValueError: on an unknown family, an empty paper/description or a name used twice.
+      ValueError: on an unknown family, an empty paper/description, a name used twice, a class
+        that is not a ``TTSModel`` of a family or that leaves a contract method unimplemented.
     """
-    if family not in FAMILIES:
+    if family is not None and family not in FAMILIES:
         raise ValueError(f"Model {name!r}: family must be one of {FAMILIES}, got {family!r}.")
     if not paper or not description:
         raise ValueError(
@@ -69,17 +72,36 @@ def register_model(name, *, family, paper, description):
         )
 
     def decorator(cls):
+        _check_model_class(name, cls, family)
         if name in _REGISTRY and _REGISTRY[name].cls is not cls:
             raise ValueError(
                 f"A model named {name!r} is already registered ({_REGISTRY[name].cls.__qualname__}). "
                 "Pick another name."
             )
-        _REGISTRY[name] = ModelInfo(name, cls, family, paper, " ".join(description.split()))
+        _REGISTRY[name] = ModelInfo(name, cls, cls.family, paper, " ".join(description.split()))
         gin.register(cls, module="ttszoo.models")
         cls.registry_name = name
         return cls
 
     return decorator
+
+
+def _check_model_class(name, cls, family):
+    if not (isinstance(cls, type) and issubclass(cls, TTSModel)) or cls.family not in FAMILIES:
+        raise ValueError(
+            f"Model {name!r}: {getattr(cls, '__qualname__', cls)!r} must subclass "
+            "ttszoo.models.AcousticModel or VocoderModel (docs/model_directory.md)."
+        )
+    if family is not None and family != cls.family:
+        raise ValueError(
+            f"Model {name!r}: registered as {family!r} but {cls.__qualname__} is a {cls.family} "
+            "model; drop the family argument (the class sets it)."
+        )
+    missing = missing_methods(cls)
+    if missing:
+        raise ValueError(
+            f"Model {name!r}: {cls.__qualname__} must implement {missing} ({cls.family} models)."
+        )
 
 
 def get_model_info(name):
@@ -102,7 +124,7 @@ def get_model(name=gin.REQUIRED, **overrides):
     The constructor receives the gin bindings of the model class, then ``overrides``.
 
     Returns:
-      The (unbuilt) ``keras.Model``.
+      The (unbuilt) ``TTSModel``.
     """
     info = get_model_info(name)
     return gin.get_configurable(info.cls)(**overrides)

@@ -1,6 +1,6 @@
 """Training runtime: strategy, trainer, checkpoints, fingerprints, gin experiments, loading.
 
-See docs/model_directory.md for the interface a model implements and docs/gin.md for the
+See docs/model_directory.md for the model contract and docs/gin.md for the
 experiment files.
 """
 

@@ -8,7 +8,10 @@ files in the order given, then the ``--gin_param`` bindings.
 import contextlib
 import importlib
 import logging
+import os
 from pathlib import Path
+
+import tensorflow as tf
 
 import gin
 from ttszoo.errors import MissingFileError, TTSZooError
@@ -51,9 +54,9 @@ def resolve_gin_file(name, search_paths=()):
     folders = ["", *search_paths, *gin_search_paths()]
     for folder in folders:
         for candidate in candidates:
-            path = Path(folder) / candidate if folder else Path(candidate)
-            if path.is_file():
-                return str(path)
+            path = os.path.join(folder, candidate) if folder else candidate
+            if tf.io.gfile.exists(path) and not tf.io.gfile.isdir(path):  # gs:// too
+                return path
     raise MissingFileError(
         f"gin file {name!r} was not found as a path nor under the search paths "
         f"{[str(f) for f in folders if f]}. Packaged files: {', '.join(packaged_gin_files())}."
@@ -82,6 +85,8 @@ def parse_gin(gin_files=(), gin_params=(), search_paths=(), operative_config=Non
       GinConfigError: for a bad file or binding; gin's message names the file and line.
     """
     import_configurables()
+    # gin opens files with open(); gs:// (and ram://) files and search paths need tf.io.gfile.
+    gin.config.register_file_reader(tf.io.gfile.GFile, tf.io.gfile.exists)
     gin.clear_config()
     for folder in [*search_paths, *gin_search_paths()]:
         gin.add_config_file_search_path(str(folder))

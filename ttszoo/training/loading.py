@@ -17,7 +17,6 @@ from ttszoo.training.checkpoints import check_weights_are_tracked, newest_readab
 from ttszoo.training.fingerprint import check_fingerprint
 from ttszoo.training.gin_config import import_configurables
 from ttszoo.training.model_dir import ModelDirectory, ModelDirectoryError
-from ttszoo.training.noise_schedules import apply_searched_schedule
 from ttszoo.training.specs import example_batch
 
 
@@ -26,7 +25,7 @@ class TrainedModel:
     """A model restored from a model directory.
 
     Attributes:
-      model: the ``keras.Model`` with its trained weights (float32).
+      model: the ``TTSModel`` with its trained weights (float32), ``restored`` called.
       info: its registry ``ModelInfo`` (name, family, paper).
       directory: the ``ModelDirectory``.
       step: the training step of the checkpoint read.
@@ -71,9 +70,7 @@ def load_trained_model(model_dir):
     check_fingerprint(directory.fingerprint, model)
     check_weights_are_tracked(model)
     tf.train.Checkpoint(model=model).read(prefix).expect_partial().assert_existing_objects_matched()
-    apply_searched_schedule(model, directory)  # diffusion vocoders: a searched schedule
-    if hasattr(model, "restored"):  # state kept in weights, e.g. Transformer TTS' last r
-        model.restored()
+    model.restored(directory)
     return TrainedModel(
         model=model,
         info=get_model_info(model.registry_name),

@@ -15,13 +15,12 @@ full-rate mel, keeps every ``r``-th frame (the reduced mel exactly) and returns 
 spectrogram at the full rate.
 """
 
-import keras
 import tensorflow as tf
 
-from ttszoo.errors import InvalidInputError
 from ttszoo.layers.attention import focus_rate
 from ttszoo.layers.conv import HIGHWAY_ACTIVATIONS, NORMS
 from ttszoo.losses import guided_attention_loss
+from ttszoo.models.base import AcousticModel, VocoderModel
 from ttszoo.models.dctts.blocks import AudioDecoder, AudioEncoder, SSRNStack, TextEncoder
 from ttszoo.models.dctts.inference import ATTENTION_MODES, synthesize_autoregressively
 from ttszoo.models.dctts.losses import spectrogram_losses
@@ -76,12 +75,11 @@ def _check_common(norm, highway_activation, reduction_factor):
 
 @register_model(
     "dctts_text2mel",
-    family="acoustic",
     paper=PAPER,
     description="DCTTS Text2Mel: text to mel every r frames with a causal convolutional decoder "
     "and guided attention.",
 )
-class Text2Mel(keras.Model):
+class Text2Mel(AcousticModel):
     """DCTTS Text2Mel: TextEnc, AudioEnc, dot-product attention and AudioDec.
 
     ``A = softmax_n(Q K^T / sqrt(d))`` ``[B, T, N]``, ``R = A V``, ``Y = sigmoid(AudioDec([R; Q]))``
@@ -278,31 +276,6 @@ class Text2Mel(keras.Model):
             "focus_rate": tf.reduce_mean(rate),
         }
 
-    def check_text_ids(self, text_ids):
-        """Raises a ValueError for text the model cannot speak (empty, too long, unknown ids)."""
-        if text_ids.shape.rank != 2:
-            raise InvalidInputError(
-                f"text_ids must be int ids of shape [batch, symbols], got shape {text_ids.shape}."
-            )
-        length = text_ids.shape[1]
-        if length == 0:
-            raise InvalidInputError("The text is empty; give at least one speakable character.")
-        if length is not None and length > self.max_text_length:
-            raise InvalidInputError(
-                f"The text has {length} symbols, more than max_text_length={self.max_text_length} "
-                "this model synthesizes; split it into sentences, or raise "
-                "Text2Mel.max_text_length (and max_decoder_steps) and fine-tune."
-            )
-        if tf.executing_eagerly():
-            ids = text_ids.numpy()
-            if ids.min() < 0 or ids.max() >= self.vocab_size:
-                raise InvalidInputError(
-                    f"Text ids must be in [0, {self.vocab_size}), got values from {ids.min()} to "
-                    f"{ids.max()}; encode text with the tokenizer the model was trained with."
-                )
-            if (ids > 0).sum(axis=1).min() == 0:
-                raise InvalidInputError("A text in the batch is empty (all padding).")
-
     def synthesize(self, text_ids, max_steps=None):
         """Text ids ``[B, N]`` -> mel, frame by frame (see ``inference``).
 
@@ -314,8 +287,7 @@ class Text2Mel(keras.Model):
           ``"forced_steps"`` int32 ``[B]`` (steps whose attention forcibly incremental
           attention replaced).
         """
-        text_ids = tf.convert_to_tensor(text_ids, tf.int32)
-        self.check_text_ids(text_ids)
+        text_ids = self.check_text_ids(text_ids)
         if self._synthesis_function is None:
             self._synthesis_function = tf.function(
                 lambda ids, steps: synthesize_autoregressively(
@@ -373,12 +345,11 @@ class Text2Mel(keras.Model):
 
 @register_model(
     "dctts_ssrn",
-    family="vocoder",
     paper=PAPER,
     description="DCTTS SSRN: mel every r frames to the full-rate linear spectrogram "
     "(Griffin-Lim makes the audio).",
 )
-class SSRN(keras.Model):
+class SSRN(VocoderModel):
     """DCTTS' spectrogram super-resolution network, trained on ground-truth mels.
 
     Input every ``r``-th mel frame ``[B, T, F]``; output the linear spectrogram
@@ -392,6 +363,8 @@ class SSRN(keras.Model):
       deconv_kernel_size: of the stride-2 transposed convolutions (dc_tts: 3).
       l1_weight, binary_divergence_weight: loss weights.
     """
+
+    features = ("mel", "linear")
 
     def __init__(
         self,

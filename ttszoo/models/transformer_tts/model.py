@@ -15,10 +15,8 @@ trainer keeps one compiled step per combination.
 """
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from ttszoo.errors import InvalidInputError
 from ttszoo.layers import (
     ReductionProjection,
     StepwiseMonotonicMultiHeadAttention,
@@ -28,6 +26,7 @@ from ttszoo.layers import (
 )
 from ttszoo.layers.tracking import track_layers
 from ttszoo.losses import guided_attention_loss, masked_l1
+from ttszoo.models.base import AcousticModel
 from ttszoo.models.registry import register_model
 from ttszoo.models.transformer_tts.blocks import (
     DecoderBlock,
@@ -146,12 +145,11 @@ def stop_loss(logits, labels, stop_scaling):
 
 @register_model(
     "transformer_tts",
-    family="acoustic",
     paper="Li et al. 2019, arXiv 1809.08895; He et al. 2019, arXiv 1906.00672 (SMA)",
     description="Transformer text-to-mel with stepwise monotonic encoder-decoder attention, "
     "a reduction-factor schedule and a 3-class stop token.",
 )
-class TransformerTTS(keras.Model):
+class TransformerTTS(AcousticModel):
     """Text ids -> mel spectrogram, autoregressive, ``r`` frames per decoder step.
 
     Training (``compute_losses``): teacher forcing. The decoder input of step ``k`` is frame
@@ -512,50 +510,9 @@ class TransformerTTS(keras.Model):
         """The decoder layer whose alignment ``synthesize`` returns: the last SMA layer, or the last."""
         return self._sma_layer_indices[-1] if self._sma_layer_indices else self.decoder_layers - 1
 
-    def _check_text_ids(self, text_ids):
-        text_ids = tf.convert_to_tensor(text_ids)
-        if not text_ids.dtype.is_integer:
-            raise InvalidInputError(
-                f"text_ids must be integer symbol ids, got dtype {text_ids.dtype.name}."
-            )
-        if text_ids.shape.rank != 2:
-            raise InvalidInputError(
-                f"text_ids must have shape [batch, symbols], got {text_ids.shape}; "
-                "wrap one utterance as [ids]."
-            )
-        if text_ids.shape[1] == 0:
-            raise InvalidInputError(
-                "text_ids is empty; give at least one symbol (the tokenizer adds EOS)."
-            )
-        text_ids = tf.cast(text_ids, tf.int32)
-        if tf.executing_eagerly():
-            ids = text_ids.numpy()
-            if ids.min() < 0 or ids.max() >= self.vocab_size:
-                raise InvalidInputError(
-                    f"text_ids must lie in [0, {self.vocab_size}) (0 is padding), got values from "
-                    f"{ids.min()} to {ids.max()}; encode the text with the model's tokenizer."
-                )
-            lengths = (ids > 0).sum(axis=1)
-            if (lengths == 0).any():
-                raise InvalidInputError(
-                    f"Rows {np.flatnonzero(lengths == 0).tolist()} of text_ids hold only padding; "
-                    "every utterance needs at least one symbol."
-                )
-            if ((ids > 0) != (np.arange(ids.shape[1]) < lengths[:, None])).any():
-                raise InvalidInputError(
-                    "text_ids must put padding (0) only at the end of each row."
-                )
-        else:
-            tf.debugging.assert_non_negative(text_ids, "text_ids must be >= 0 (0 is padding).")
-            tf.debugging.assert_less(
-                text_ids, self.vocab_size, f"text_ids must be < vocab_size={self.vocab_size}."
-            )
-        return text_ids
-
-    def restored(self):
-        """Takes the r and SMA switch of the last training step (the model interface hook the
-        loader calls after restoring a checkpoint), so teacher forcing and synthesis of a
-        restored model run the way it was last trained."""
+    def restored(self, directory):
+        """Takes the r and SMA switch of the last training step (kept in a weight), so teacher
+        forcing and synthesis of a restored model run the way it was last trained."""
         self._restore_trained_decoding_state()
 
     def _restore_trained_decoding_state(self):
@@ -582,7 +539,7 @@ class TransformerTTS(keras.Model):
           ValueError: for ids that are not [batch, symbols] integers within the vocabulary, or a
             row with no symbol.
         """
-        text_ids = self._check_text_ids(text_ids)
+        text_ids = self.check_text_ids(text_ids)
         self._restore_trained_decoding_state()
         key = (self.reduction_factor, self.monotonic, self.hard_inference)
         if key not in self._synthesis_functions:

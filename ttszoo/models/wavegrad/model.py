@@ -15,8 +15,10 @@ import numpy as np
 import tensorflow as tf
 
 from ttszoo.diffusion import DiffusionSampler, NoiseSchedule, diffuse
+from ttszoo.diffusion.searched_schedules import load_searched_schedule
 from ttszoo.layers.diffusion import DBlock, FiLM, UBlock
 from ttszoo.layers.tracking import track_layers
+from ttszoo.models.base import VocoderModel
 from ttszoo.models.registry import register_model
 
 _BASE_DILATIONS = ((1, 2, 1, 2), (1, 2, 1, 2), (1, 2, 4, 8), (1, 2, 4, 8), (1, 2, 4, 8))
@@ -128,11 +130,10 @@ def _check_arguments(
 
 @register_model(
     "wavegrad",
-    family="vocoder",
     paper="Chen et al. 2020, WaveGrad: Estimating Gradients for Waveform Generation, arXiv 2009.00713",
     description="Diffusion vocoder: mel -> waveform in 6 to 1000 denoising iterations.",
 )
-class WaveGrad(keras.Model):
+class WaveGrad(VocoderModel):
     """WaveGrad Base (about 15.8 M parameters with the defaults).
 
     Upsampling path: ``conv3(mel) -> UBlock x len(upsample_factors)`` (each repeating time by its
@@ -350,6 +351,13 @@ class WaveGrad(keras.Model):
         if not isinstance(schedule, NoiseSchedule):
             raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}.")
         self.inference_schedule = schedule
+
+    def restored(self, directory):
+        """Takes the schedule ``ttszoo schedule-search`` stored in ``directory`` for
+        ``inference_iterations`` steps, when there is one."""
+        schedule, _ = load_searched_schedule(directory, self.inference_iterations)
+        if schedule is not None:
+            self.set_inference_schedule(schedule)
 
     def uses_xla_for_inference(self):
         """Whether ``vocode`` compiles its sampler loop with XLA (see ``inference_xla``)."""

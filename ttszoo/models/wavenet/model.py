@@ -21,6 +21,7 @@ from ttszoo.distributions.losses import DEFAULT_LOG_SCALE_MIN
 from ttszoo.distributions.losses import FAMILIES as DISCRETIZED_FAMILIES
 from ttszoo.layers.tracking import track_layers
 from ttszoo.layers.wavenet import GatedResidualBlock, MelUpsampler
+from ttszoo.models.base import VocoderModel
 from ttszoo.models.registry import register_model
 
 OUTPUT_DISTRIBUTIONS = ("logistic", "gaussian", "continuous_gaussian")
@@ -45,12 +46,11 @@ def _check_arguments(output_distribution, **positive_ints):
 
 @register_model(
     "wavenet",
-    family="vocoder",
     paper="van den Oord et al. 2016, arXiv 1609.03499; Paine et al. 2016, arXiv 1611.09482",
     description="Autoregressive WaveNet vocoder on mel spectrograms with a mixture-of-logistics "
     "or Gaussian output and queue-based fast generation.",
 )
-class WaveNetVocoder(keras.Model):
+class WaveNetVocoder(VocoderModel):
     """WaveNet conditioned on mel spectrograms (and optionally on a speaker id).
 
     Network: the previous sample ``x[t-1]`` -> 1x1 input projection -> ``num_layers`` gated

@@ -2,8 +2,9 @@
 
 ``ttszoo schedule-search`` writes ``<model_dir>/noise_schedules/searched-<N>.json``:
 ``{"name", "betas", "score", "metric", "utterances", "candidates", "reference_scores"}``.
-``search_model_schedule`` runs the search; ``load_trained_model`` hands a diffusion vocoder (a model with ``set_inference_schedule`` and
-``inference_iterations``) the searched schedule of its iteration count when there is one.
+``search_model_schedule`` runs the search on a trained model; a diffusion vocoder reads the
+searched schedule of its iteration count back in its ``restored(directory)`` hook
+(``load_searched_schedule``), which the loader calls.
 """
 
 import json
@@ -12,8 +13,8 @@ import numpy as np
 import tensorflow as tf
 
 import gin
-from ttszoo.diffusion import NoiseSchedule, mantissa_exponent_grid, search_schedule, wavegrad_grid
-from ttszoo.diffusion.schedules import INFERENCE_ITERATIONS
+from ttszoo.diffusion.schedules import INFERENCE_ITERATIONS, NoiseSchedule
+from ttszoo.diffusion.search import mantissa_exponent_grid, search_schedule, wavegrad_grid
 from ttszoo.errors import InvalidInputError
 
 SCHEDULES = "noise_schedules"
@@ -57,16 +58,6 @@ def load_searched_schedule(directory, num_iterations):
             "`ttszoo schedule-search` again."
         )
     return schedule, record
-
-
-def apply_searched_schedule(model, directory):
-    """Gives a diffusion vocoder its stored searched schedule; returns the schedule or None."""
-    if not hasattr(model, "set_inference_schedule"):
-        return None
-    schedule, _ = load_searched_schedule(directory, model.inference_iterations)
-    if schedule is not None:
-        model.set_inference_schedule(schedule)
-    return schedule
 
 
 def _training_records_dir():
@@ -130,7 +121,7 @@ def candidate_schedules(iterations, grid="mantissa", search_level=3, max_candida
 
 
 def search_model_schedule(
-    model_dir,
+    trained,
     iterations=6,
     records_dir=None,
     utterances=4,
@@ -141,31 +132,29 @@ def search_model_schedule(
     seed=0,
     progress=True,
 ):
-    """Searches an inference schedule for the diffusion vocoder in ``model_dir`` and saves it.
+    """Searches an inference schedule for ``trained`` (``load_trained_model(model_dir)``, a
+    diffusion vocoder with ``set_inference_schedule`` and ``clip``) and saves it.
 
     Every candidate (``candidate_schedules``) vocodes the held-out (validation) utterances of
     ``records_dir`` (default: the records the model was trained on) from their ground-truth
     mels with the same seed; the score is the mean log-mel L1 distance to the recorded audio
     (``ttszoo.evaluation.logmel``). The best schedule is written with its score to
-    ``<model_dir>/noise_schedules/searched-<iterations>.json``, which ``load_trained_model``
-    then uses whenever the model's ``inference_iterations`` equals ``iterations``.
+    ``<model_dir>/noise_schedules/searched-<iterations>.json``, which the model loads in
+    ``restored`` whenever its ``inference_iterations`` equals ``iterations``.
 
     Returns:
       The saved record (dict) plus ``"path"``.
     """
-    from ttszoo.training.loading import load_trained_model
-
-    trained = load_trained_model(model_dir)
     model = trained.model
     if not hasattr(model, "set_inference_schedule"):
         raise InvalidInputError(
-            f"{model_dir} holds {trained.info.name!r}, which is not a diffusion vocoder; "
+            f"{trained.directory.path} holds {trained.info.name!r}, which is not a diffusion vocoder; "
             "schedule search needs one (e.g. wavegrad)."
         )
     records_dir = records_dir or _training_records_dir() or trained.directory.records_dir()
     if records_dir is None:
         raise InvalidInputError(
-            f"{model_dir} does not say which records it was trained on; give --records_dir."
+            f"{trained.directory.path} does not say which records it was trained on; give --records_dir."
         )
     mel, audio = held_out_batch(records_dir, utterances, max_frames)
     candidates = candidate_schedules(iterations, grid, search_level, max_candidates, seed)
