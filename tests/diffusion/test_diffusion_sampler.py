@@ -47,7 +47,7 @@ def test_compact_equals_posterior_step(name):
     for n in sorted({0, 1, schedule.num_steps // 2, schedule.num_steps - 1}):
         y, eps, z = rng.normal(size=(3, 2, 64))
         expected = numpy_compact_step(y, eps, z, schedule.betas, n)
-        # The two textbook forms agree in float64 (REFERENCES 3.6, KAT 1).
+        # The two textbook forms agree in float64 (docs/references.md, Diffusion sampler).
         np.testing.assert_allclose(
             numpy_posterior_step(y, eps, z, schedule.betas, n), expected, atol=1e-9
         )

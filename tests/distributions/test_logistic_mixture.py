@@ -13,7 +13,7 @@ tfb = tfp.bijectors
 
 
 def numpy_pixelcnn_nll(y, logits, means, log_scales, num_classes, log_scale_min=-7.0):
-    """The PixelCNN++ / WaveNet-vocoder loss, written out in numpy (REFERENCES 2.2)."""
+    """The PixelCNN++ / WaveNet-vocoder loss in numpy (docs/references.md, Discretized mixtures)."""
     y = y[..., None]
     log_scales = np.maximum(log_scales, log_scale_min)
     centred = y - means
@@ -136,7 +136,10 @@ def test_exact_edges_match_numpy_bin_masses_and_sum_to_one():
 
 
 def test_agrees_with_tfp_quantized_logistic_mixture():
-    """REFERENCES 2.7: the exact distribution equals TFP's QuantizedDistribution construction."""
+    """The exact distribution equals TFP's QuantizedDistribution construction.
+
+    docs/references.md, Discretized mixtures.
+    """
     rng = np.random.default_rng(2)
     num_classes, hi = 256, 255.0
     y, logits, means, log_scales = random_case(rng, 500, 4, num_classes, (-6.0, -1.0), spread=0.3)

@@ -1,4 +1,4 @@
-"""DCTTS convolutions (REFERENCES.md §5.2, §5.4): numpy references, causality, highway limits."""
+"""DCTTS convolutions (docs/references.md, DCTTS): numpy references, causality, highway limits."""
 
 import keras
 import numpy as np

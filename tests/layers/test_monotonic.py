@@ -1,4 +1,7 @@
-"""Known answers for the monotonic recursions (REFERENCES.md section 1.5), against numpy."""
+"""Known answers for the monotonic recursions, against numpy.
+
+The values are in docs/references.md, Stepwise monotonic attention.
+"""
 
 import math
 

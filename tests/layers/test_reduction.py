@@ -1,4 +1,4 @@
-"""Reduction projection, frame helpers and schedule (REFERENCES.md section 4)."""
+"""Reduction projection, frame helpers and schedule (docs/references.md, Reduction factor)."""
 
 import keras
 import numpy as np

@@ -1,4 +1,4 @@
-"""DCTTS losses and inference rules against REFERENCES.md §5.4 and independent numpy."""
+"""DCTTS losses and inference rules against docs/references.md (DCTTS) and independent numpy."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ from ttszoo.layers import guided_attention_weights
 from ttszoo.models.dctts.inference import forcibly_incremental_attention, windowed_scores
 from ttszoo.models.dctts.losses import guided_attention_loss, spectrogram_losses
 
-# REFERENCES.md §5.4: W for N = 4, T = 5, g = 0.2, with n/N and t/T.
+# docs/references.md, Guided attention: W for N = 4, T = 5, g = 0.2, with n/N and t/T.
 KNOWN_W = np.array(
     [
         [0.0, 0.393469, 0.864665, 0.988891, 0.999665],

@@ -55,7 +55,8 @@ def test_registered_as_acoustic_model():
 
 
 def test_stop_labels_and_weighted_stop_loss_known_answer():
-    # REFERENCES 4 (c): labels [1, 1, 2, 0] with scaling 8 get weights [1, 1, 8, 0].
+    # Labels [1, 1, 2, 0] with scaling 8 get weights [1, 1, 8, 0] (docs/references.md,
+    # Transformer TTS).
     labels = stop_labels(tf.constant([3]), 4)
     np.testing.assert_array_equal(labels.numpy(), [[1, 1, 2, 0]])
     logits = np.random.default_rng(0).normal(size=(1, 4, 3)).astype(np.float32)

@@ -71,7 +71,8 @@ def trained_tiny(wavegrad_records_dir, tmp_path_factory):
 def test_base_has_the_published_parameter_count():
     model = WaveGrad()
     model(tf.zeros([1, 600]), tf.zeros([1, 2, 80]), tf.zeros([1]))
-    # ivanvovk/WaveGrad's Base (80 mel bands) has 15,810,401 parameters (REFERENCES 3.5).
+    # ivanvovk/WaveGrad's Base (80 mel bands) has 15,810,401 parameters (docs/references.md,
+    # WaveGrad).
     assert model.count_params() == 15_810_401
     assert model.hop_length == 300
 

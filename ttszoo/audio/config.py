@@ -16,7 +16,8 @@ class AudioConfig:
     ``n_fft`` in samples override them. After construction the three sizes are always ints:
     ``hop_length = round(sample_rate * frame_shift_ms / 1000)``,
     ``win_length = round(sample_rate * frame_length_ms / 1000)`` and ``n_fft`` is the smallest
-    power of two >= ``win_length``. The defaults follow Kyubyong's dc_tts (REFERENCES §5.3):
+    power of two >= ``win_length``. The defaults follow Kyubyong's dc_tts
+    (docs/references.md, Audio features):
     12.5 ms shift, 50 ms window, 80 mel bins, pre-emphasis 0.97, ``ref_db`` 20, ``max_db`` 100.
 
     Normalisation (dc_tts): ``db = 20 log10(max(1e-5, amplitude))`` and

@@ -1,8 +1,9 @@
 """Spectrogram features with numpy and librosa, used for preprocessing.
 
 ``tf_spectrogram`` computes the same features inside a TensorFlow graph; the two agree within
-the tolerance stated in ``tests/audio/test_spectrogram.py``. Conventions (dc_tts, REFERENCES
-§5.3): pre-emphasis, a centred STFT (zero padding of ``n_fft // 2``) with a periodic Hann
+the tolerance stated in ``tests/audio/test_spectrogram.py``. Conventions (dc_tts;
+docs/references.md, Audio features): pre-emphasis, a centred STFT (zero padding of
+``n_fft // 2``) with a periodic Hann
 window of ``win_length`` samples, magnitude (power 1), a Slaney-normalised mel bank applied
 to the magnitude, then dB normalisation into [0, 1].
 """

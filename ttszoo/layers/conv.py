@@ -2,7 +2,7 @@
 
 Tachibana, Uenoyama, Aihara 2017, "Efficiently Trainable Text-to-Speech System Based on Deep
 Convolutional Networks with Guided Attention" (arXiv 1710.08969), with the block layout of
-Kyubyong/dc_tts (REFERENCES §5.2): ``conv -> norm -> activation -> dropout``.
+Kyubyong/dc_tts (docs/references.md, DCTTS): ``conv -> norm -> activation -> dropout``.
 
 * ``DilatedConv1D`` is the paper's ``C^{o<-i}_{k*delta}``. ``causal=True`` left-pads
   ``(k - 1) * delta`` frames (output ``t`` sees inputs ``<= t`` only); otherwise the padding is
@@ -11,7 +11,7 @@ Kyubyong/dc_tts (REFERENCES §5.2): ``conv -> norm -> activation -> dropout``.
   With ``norm="none"`` it is also WaveNet's dilated causal convolution.
 * ``HighwayConv1D`` is ``HC^{d<-d}_{k*delta}``: ``[H1, H2] = C^{2d<-d}(X)``,
   ``Y = sigmoid(H1) * f(H2) + (1 - sigmoid(H1)) * X`` with ``f`` the identity by default
-  (dc_tts; ``"relu"`` is the reading of the paper note, REFERENCES §5.1).
+  (dc_tts; ``"relu"`` is the other reading of the paper; docs/references.md, DCTTS).
 * ``TransposedConv1D`` is the paper's ``D`` (SSRN's time upsampling).
 
 Options shared by all three: ``norm`` in ``NORMS`` (``"layer"``: over channels per frame;

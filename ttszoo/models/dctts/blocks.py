@@ -1,7 +1,7 @@
 """DCTTS network blocks: TextEnc, AudioEnc, AudioDec (Text2Mel) and the SSRN stack.
 
 Tachibana et al. 2017 (arXiv 1710.08969), layer stacks as Kyubyong/dc_tts builds them
-(REFERENCES §5.2); ``C(o, k, delta)`` is ``DilatedConv1D``, ``HC(k, delta)`` is
+(docs/references.md, DCTTS); ``C(o, k, delta)`` is ``DilatedConv1D``, ``HC(k, delta)`` is
 ``HighwayConv1D``, ``D`` is ``TransposedConv1D``:
 
 * TextEnc (non-causal): Embed(e) -> C(2d,1,1)+ReLU -> C(2d,1,1) ->

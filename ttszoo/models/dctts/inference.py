@@ -1,6 +1,6 @@
 """Autoregressive Text2Mel inference: forcibly incremental attention, stop rule, cached steps.
 
-Tachibana et al. 2017 (arXiv 1710.08969), REFERENCES §5.1 and §5.3.
+Tachibana et al. 2017 (arXiv 1710.08969), docs/references.md, DCTTS.
 
 * **Forcibly incremental attention** (the paper): ``n_t = argmax_n A_nt``; when
   ``n_t - n_{t-1}`` falls outside ``{-1, 0, 1, 2, 3}`` the column is replaced by a one-hot at

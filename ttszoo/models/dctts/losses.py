@@ -1,6 +1,6 @@
 """DCTTS losses: L1 + binary divergence on logits, and the guided attention loss.
 
-Tachibana et al. 2017 (arXiv 1710.08969), REFERENCES §5.1 and §5.3:
+Tachibana et al. 2017 (arXiv 1710.08969), docs/references.md, DCTTS:
 
 * ``L_spec(Y | S) = E|Y - S| + D_bin(Y | S)`` with
   ``D_bin = E[-S log Y - (1 - S) log(1 - Y)] - H(S) = E[sigmoid_CE(logits, S)] + const``,

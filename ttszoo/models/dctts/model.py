@@ -2,7 +2,7 @@
 
 Tachibana, Uenoyama, Aihara 2017, "Efficiently Trainable Text-to-Speech System Based on Deep
 Convolutional Networks with Guided Attention" (arXiv 1710.08969); layer stacks, losses and
-inference as REFERENCES §5 describes them (blocks in ``blocks``, losses in
+inference as docs/references.md (DCTTS) describes them (blocks in ``blocks``, losses in
 ``losses``, autoregressive inference in ``inference``). The two models are trained
 separately into two model directories (``gin/recipes/dctts/``) and chained by the Synthesizer.
 

@@ -5,7 +5,7 @@ Li, Liu, Liu, Zhao, Liu 2019, "Neural Speech Synthesis with Transformer Network"
 monotonic (He, Deng, He 2019, arXiv 1906.00672; used for autoregressive Transformer TTS by
 Liang et al. 2020, "Enhancing Monotonicity for Robust Autoregressive Transformer TTS") and the
 reduction-factor schedule, static ``max_r`` projection and 3-class stop token of
-as-ideas/TransformerTTS (REFERENCES section 4). See docs/transformer_tts.md.
+as-ideas/TransformerTTS (docs/references.md, Reduction factor). See docs/transformer_tts.md.
 
 Three Python constants are baked into a traced training step and listed in
 ``trace_constants()``: the reduction factor ``r`` (``ReductionFactorCallback``), the SMA switch
