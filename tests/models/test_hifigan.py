@@ -31,7 +31,7 @@ TINY = {
     "loss_win_length": 32,
     "loss_n_mels": 10,
     "chunk_frames": 16,
-    "overlap_frames": 16,
+    "context_frames": 16,
 }
 HOP = 8
 
@@ -234,16 +234,22 @@ def test_get_config_round_trip_rebuilds_the_same_model():
 def test_chunked_generation_equals_whole_generation():
     model = _tiny()
     mel = _batch(frames=70)["mel"]
+    model.generator.build(mel.shape)
+    # Weights and biases of a trained size: zero mel frames would no longer give zero output.
+    rng = np.random.default_rng(7)
+    model.generator.set_weights(
+        [rng.normal(0, 0.3, w.shape) for w in model.generator.get_weights()]
+    )
     chunked = model.vocode(mel)["audio"].numpy()  # 70 > chunk_frames = 16: five chunks
     whole = model.generate(mel).numpy()
     assert chunked.shape == whole.shape == (2, 70 * HOP)
     # The 16 context frames on each side reach past the receptive field of the samples kept,
     # so every sample, at the seams too, is the whole generation's up to float rounding.
     np.testing.assert_allclose(chunked, whole, atol=1e-5)
-    seamed = _tiny(overlap_frames=0)
+    seamed = _tiny(context_frames=0)
     seamed.generator.build(mel.shape)
     seamed.generator.set_weights(model.generator.get_weights())
-    assert np.abs(seamed.vocode(mel)["audio"].numpy() - whole).max() > 1e-3
+    assert np.abs(seamed.vocode(mel)["audio"].numpy() - whole).max() > 1e-2
 
 
 def test_vocode_refuses_a_mel_of_the_wrong_rank_or_bands():

@@ -100,7 +100,7 @@ class PeriodDiscriminator(keras.layers.Layer):
             )
             conv.build(padded + shape[2:])
             shape = conv.compute_output_shape(padded + shape[2:])
-        self.output_conv.build(shape)
+        self.output_conv.build((shape[0], None, *shape[2:]))
         self.built = True
 
     def call(self, audio):
@@ -239,7 +239,7 @@ class ScaleDiscriminator(keras.layers.Layer):
             padded = (shape[0], None if shape[1] is None else shape[1] + 2 * (spec[1] // 2))
             conv.build(padded + shape[2:])
             shape = conv.compute_output_shape(padded + shape[2:])
-        self.output_conv.build(shape)
+        self.output_conv.build((shape[0], None, shape[2]))
         self.built = True
 
     def call(self, audio):

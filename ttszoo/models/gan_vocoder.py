@@ -27,7 +27,7 @@ from ttszoo.audio import tf_spectrogram
 from ttszoo.audio.config import AudioConfig
 from ttszoo.layers import gan_losses
 from ttszoo.models.base import LossGroup, VocoderModel
-from ttszoo.models.vocoder_windows import check_aligned, generate_in_chunks, random_segments
+from ttszoo.models.vocoder_windows import check_aligned, generate_in_windows, random_segments
 
 
 class GANVocoder(VocoderModel):
@@ -47,8 +47,9 @@ class GANVocoder(VocoderModel):
       discriminator_weights: weight of each discriminator group (missing groups weigh 1).
       average_over_discriminators: average the losses over the sub-discriminators of a group
         instead of summing them (Vocos).
-      chunk_frames, overlap_frames: ``vocode`` generates mels longer than ``chunk_frames``
-        frames in overlapping chunks (``vocoder_windows.generate_in_chunks``).
+      chunk_frames, context_frames: ``vocode`` generates long mels in chunks of
+        ``chunk_frames`` with ``context_frames`` of context on each side
+        (``vocoder_windows.generate_in_windows``).
       seed: seed of the training crops.
     """
 
@@ -73,7 +74,7 @@ class GANVocoder(VocoderModel):
         discriminator_weights=None,
         average_over_discriminators=False,
         chunk_frames=256,
-        overlap_frames=32,
+        context_frames=32,
         seed=0,
         **kwargs,
     ):
@@ -90,10 +91,10 @@ class GANVocoder(VocoderModel):
                 f"discriminator_weights names {unknown}, but {type(self).__name__}'s "
                 f"discriminator groups are {list(self.discriminator_groups)}."
             )
-        if segment_frames < 1 or chunk_frames < 1 or overlap_frames < 0:
+        if segment_frames < 1 or chunk_frames < 1 or context_frames < 0:
             raise ValueError(
-                f"segment_frames and chunk_frames must be >= 1 and overlap_frames >= 0, got "
-                f"{segment_frames}, {chunk_frames} and {overlap_frames}."
+                f"segment_frames and chunk_frames must be >= 1 and context_frames >= 0, got "
+                f"{segment_frames}, {chunk_frames} and {context_frames}."
             )
         self.hop_length = int(hop_length)
         self.n_mels = int(n_mels)
@@ -113,7 +114,7 @@ class GANVocoder(VocoderModel):
         }
         self.average_over_discriminators = bool(average_over_discriminators)
         self.chunk_frames = int(chunk_frames)
-        self.overlap_frames = int(overlap_frames)
+        self.context_frames = int(context_frames)
         self.seed = int(seed)
         self.loss_audio_config = AudioConfig(
             sample_rate=self.sample_rate,
@@ -242,7 +243,9 @@ class GANVocoder(VocoderModel):
     def vocode(self, mel):
         """Mel ``[B, T, n_mels]`` -> ``{"audio": [B, T * hop_length]}`` float32 in [-1, 1].
 
-        Mels longer than ``chunk_frames`` frames are generated in overlapping chunks.
+        Mels longer than ``chunk_frames + 2 * context_frames`` frames (static length) are
+        generated window by window (``vocoder_windows.generate_in_windows``), equal to one pass
+        when ``context_frames`` covers the generator's receptive field.
         """
         mel = tf.convert_to_tensor(mel)
         if mel.shape.rank != 3:
@@ -252,13 +255,12 @@ class GANVocoder(VocoderModel):
                 f"This {type(self).__name__} takes mels of {self.n_mels} bands, got {mel.shape[-1]}; "
                 "use the audio settings it was trained with."
             )
-        frames = mel.shape[1]
-        if frames is not None and frames > self.chunk_frames:
-            audio = generate_in_chunks(
-                self.generate, mel, self.hop_length, self.chunk_frames, self.overlap_frames
-            )
-        else:
+        if mel.shape[1] is None:
             audio = self.generate(mel)
+        else:
+            audio = generate_in_windows(
+                self.generate, mel, self.hop_length, self.chunk_frames, self.context_frames
+            )
         return {"audio": tf.clip_by_value(tf.cast(audio, tf.float32), -1.0, 1.0)}
 
     def sample(self, batch):
@@ -285,7 +287,7 @@ class GANVocoder(VocoderModel):
             discriminator_weights=dict(self.discriminator_weights),
             average_over_discriminators=self.average_over_discriminators,
             chunk_frames=self.chunk_frames,
-            overlap_frames=self.overlap_frames,
+            context_frames=self.context_frames,
             seed=self.seed,
         )
         return config

@@ -126,3 +126,47 @@ def generate_in_chunks(generate, mel, hop_length, chunk_frames, overlap_frames):
     )
     start = overlap_frames * hop_length
     return tf.math.divide_no_nan(total, norm)[:, start : start + frames * hop_length]
+
+
+def generate_in_windows(generate, mel, hop_length, chunk_frames, context_frames):
+    """Generates long audio of a deterministic network window by window, equal to one pass.
+
+    Chunk ``k`` (output frames ``[k * chunk_frames, (k + 1) * chunk_frames)``) is cut from a
+    window of ``chunk_frames + 2 * context_frames`` mel frames around it, shifted inwards at
+    the two ends of the utterance so that no window reaches past them; all windows go through
+    ``generate`` as one batch and each chunk's samples are taken from its window. The
+    network's own "same" padding therefore acts at the utterance ends exactly as in a single
+    pass (zero mel frames would not: a trained network maps them to non-zero activations),
+    and every other kept sample has ``context_frames`` real frames on both sides, so when the
+    receptive field of the network reaches at most ``context_frames`` frames the result is the
+    single pass's, seams included. Mels of at most one window are generated in one pass.
+
+    Args:
+      generate: ``generate(windows [N, W, M]) -> [N, W * hop_length]`` audio.
+      mel: ``[B, T, M]`` mel spectrogram with a static ``T``.
+      hop_length: audio samples per frame.
+      chunk_frames: frames kept from each window.
+      context_frames: frames of context on each side of a chunk.
+
+    Returns:
+      ``[B, T * hop_length]`` float32 audio.
+    """
+    if chunk_frames <= 0 or context_frames < 0:
+        raise ValueError(
+            f"chunk_frames must be positive and context_frames non-negative, got "
+            f"{chunk_frames} and {context_frames}."
+        )
+    frames = mel.shape[1]
+    window = chunk_frames + 2 * context_frames
+    if frames <= window:
+        return tf.cast(generate(mel), tf.float32)
+    chunk_starts = range(0, frames, chunk_frames)
+    window_starts = [min(max(c - context_frames, 0), frames - window) for c in chunk_starts]
+    windows = tf.stack([mel[:, s : s + window] for s in window_starts], axis=1)
+    audio = generate(tf.reshape(windows, [-1, window, mel.shape[-1]]))
+    audio = tf.reshape(tf.cast(audio, tf.float32), [-1, len(window_starts), window * hop_length])
+    pieces = []
+    for k, (c, s) in enumerate(zip(chunk_starts, window_starts, strict=True)):
+        offset, length = c - s, min(chunk_frames, frames - c)
+        pieces.append(audio[:, k, offset * hop_length : (offset + length) * hop_length])
+    return tf.concat(pieces, axis=1)
