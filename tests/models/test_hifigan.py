@@ -12,6 +12,8 @@ from ttszoo.models import get_model
 from ttszoo.models.hifigan import HiFiGAN, HiFiGANGenerator
 from ttszoo.training import Trainer, make_optimizer, parse_gin
 
+from .gan_vocoder_checks import check_config_round_trip, check_windows_equal_one_pass
+
 # Rates 4 * 2 = hop 8, kernels 8 and 4, residual type 2: a receptive field of a few frames.
 TINY = {
     "upsample_rates": (4, 2),
@@ -220,32 +222,14 @@ def test_two_xla_steps_through_the_trainer_move_each_players_variables_only(tmp_
 
 
 def test_get_config_round_trip_rebuilds_the_same_model():
-    model = _tiny(discriminator_weights={"msd": 0.5})
-    model.compute_losses(_batch())
-    clone = HiFiGAN.from_config(model.get_config())
-    assert clone.get_config() == model.get_config()
-    clone.compute_losses(_batch())
-    assert clone.count_params() == model.count_params()
-    clone.set_weights(model.get_weights())
-    mel = _batch()["mel"]
-    np.testing.assert_allclose(clone.vocode(mel)["audio"], model.vocode(mel)["audio"], atol=1e-6)
+    check_config_round_trip(_tiny(), _batch())
 
 
 def test_chunked_generation_equals_whole_generation():
     model = _tiny()
-    mel = _batch(frames=70)["mel"]
-    model.generator.build(mel.shape)
-    # Weights and biases of a trained size: zero mel frames would no longer give zero output.
-    rng = np.random.default_rng(7)
-    model.generator.set_weights(
-        [rng.normal(0, 0.3, w.shape) for w in model.generator.get_weights()]
-    )
-    chunked = model.vocode(mel)["audio"].numpy()  # 70 > chunk_frames = 16: five chunks
-    whole = model.generate(mel).numpy()
-    assert chunked.shape == whole.shape == (2, 70 * HOP)
-    # The 16 context frames on each side reach past the receptive field of the samples kept,
-    # so every sample, at the seams too, is the whole generation's up to float rounding.
-    np.testing.assert_allclose(chunked, whole, atol=1e-5)
+    mel = _batch(frames=70)["mel"]  # 70 frames > 16 + 2 * 16: five windows of 48 frames
+    # The 16 context frames on each side reach past the receptive field of the samples kept.
+    whole = check_windows_equal_one_pass(model, mel, 0.3, HOP)
     seamed = _tiny(context_frames=0)
     seamed.generator.build(mel.shape)
     seamed.generator.set_weights(model.generator.get_weights())
