@@ -131,8 +131,28 @@ class PeriodDiscriminator(keras.layers.Layer):
         return config
 
 
+class _SubDiscriminators(keras.layers.Layer):
+    """A set of sub-discriminators kept as attributes named ``sub_names()``, all run on the
+    same audio: a list of their ``(scores, feature_maps)``."""
+
+    def sub_names(self):
+        raise NotImplementedError
+
+    @property
+    def discriminators(self):
+        return [getattr(self, name) for name in self.sub_names()]
+
+    def build(self, audio_shape):
+        for discriminator in self.discriminators:
+            discriminator.build(audio_shape)
+        self.built = True
+
+    def call(self, audio):
+        return [discriminator(audio) for discriminator in self.discriminators]
+
+
 @keras.saving.register_keras_serializable(package="ttszoo")
-class MultiPeriodDiscriminator(keras.layers.Layer):
+class MultiPeriodDiscriminator(_SubDiscriminators):
     """HiFi-GAN's MPD: one ``PeriodDiscriminator`` per period (2, 3, 5, 7, 11).
 
     Args:
@@ -167,17 +187,8 @@ class MultiPeriodDiscriminator(keras.layers.Layer):
             )
             setattr(self, f"period_{period}", layer)
 
-    @property
-    def discriminators(self):
-        return [getattr(self, f"period_{p}") for p in self.periods]
-
-    def build(self, audio_shape):
-        for discriminator in self.discriminators:
-            discriminator.build(audio_shape)
-        self.built = True
-
-    def call(self, audio):
-        return [discriminator(audio) for discriminator in self.discriminators]
+    def sub_names(self):
+        return [f"period_{p}" for p in self.periods]
 
     def get_config(self):
         config = super().get_config()
@@ -414,7 +425,7 @@ class ResolutionDiscriminator(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="ttszoo")
-class MultiResolutionDiscriminator(keras.layers.Layer):
+class MultiResolutionDiscriminator(_SubDiscriminators):
     """Vocos' MRD: one ``ResolutionDiscriminator`` per FFT size (2048, 1024, 512).
 
     Args:
@@ -432,17 +443,8 @@ class MultiResolutionDiscriminator(keras.layers.Layer):
             )
             setattr(self, f"resolution_{n}", layer)
 
-    @property
-    def discriminators(self):
-        return [getattr(self, f"resolution_{n}") for n in self.fft_sizes]
-
-    def build(self, audio_shape):
-        for discriminator in self.discriminators:
-            discriminator.build(audio_shape)
-        self.built = True
-
-    def call(self, audio):
-        return [discriminator(audio) for discriminator in self.discriminators]
+    def sub_names(self):
+        return [f"resolution_{n}" for n in self.fft_sizes]
 
     def get_config(self):
         config = super().get_config()

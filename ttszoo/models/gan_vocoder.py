@@ -16,7 +16,7 @@ where ``g`` runs over the discriminator groups (``"mpd"``, ``"msd"``, ``"mrd"``)
 (``ttszoo.layers.gan_losses``) and the log mel is ``log(max(mel, mel_loss_floor))`` of the
 magnitude mel spectrogram computed in the graph (``ttszoo.audio.tf_spectrogram``, no
 pre-emphasis). Subclasses build ``self.generator``, one discriminator layer per name of
-``discriminator_groups`` (an attribute of that name) and implement ``generate``.
+``discriminator_groups`` (an attribute of that name).
 """
 
 import keras
@@ -132,8 +132,8 @@ class GANVocoder(VocoderModel):
     # What subclasses implement.
 
     def generate(self, mel, training=False):
-        """Mel ``[B, T, n_mels]`` -> audio ``[B, T * hop_length]`` (float32)."""
-        raise NotImplementedError(f"{type(self).__name__} must implement generate().")
+        """Mel ``[B, T, n_mels]`` -> audio ``[B, T * hop_length]``: ``self.generator``."""
+        return self.generator(mel, training=training)
 
     def discriminate(self, audio, training=False):
         """Audio ``[B, S]`` -> ``{group: [(scores, feature_maps), ...]}``: each group's
@@ -267,6 +267,11 @@ class GANVocoder(VocoderModel):
         """The first validation utterance vocoded from its ground-truth mel."""
         mel = batch["mel"][:1]
         return {"audio": {"vocoded": self.vocode(mel)["audio"][0], "target": batch["audio"][0]}}
+
+    def generator_settings(self, names):
+        """The generator's ``get_config`` entries ``names`` (the model's own arguments)."""
+        config = self.generator.get_config()
+        return {name: config[name] for name in names}
 
     def get_config(self):
         config = super().get_config()

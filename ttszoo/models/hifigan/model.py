@@ -19,6 +19,15 @@ from ttszoo.models.gan_vocoder import GANVocoder
 from ttszoo.models.hifigan.blocks import HiFiGANGenerator
 from ttszoo.models.registry import register_model
 
+GENERATOR_SETTINGS = (
+    "upsample_rates",
+    "upsample_kernel_sizes",
+    "initial_channels",
+    "resblock_type",
+    "resblock_kernel_sizes",
+    "resblock_dilations",
+)
+
 
 @register_model(
     "hifigan",
@@ -97,19 +106,10 @@ class HiFiGAN(GANVocoder):
     def hop_hint(self):
         return f"upsampling rates {self.generator.upsample_rates}"
 
-    def generate(self, mel, training=False):
-        return self.generator(mel, training=training)
-
     def get_config(self):
         config = super().get_config()
-        generator = self.generator.get_config()
+        config.update(self.generator_settings(GENERATOR_SETTINGS))
         config.update(
-            upsample_rates=generator["upsample_rates"],
-            upsample_kernel_sizes=generator["upsample_kernel_sizes"],
-            initial_channels=generator["initial_channels"],
-            resblock_type=generator["resblock_type"],
-            resblock_kernel_sizes=generator["resblock_kernel_sizes"],
-            resblock_dilations=generator["resblock_dilations"],
             periods=list(self.mpd.periods),
             period_channels=list(self.mpd.channels),
             scales=self.msd.scales,

@@ -83,18 +83,14 @@ class Vocos(GANVocoder):
             fft_sizes, resolution_channels, dtype=policy, name="mrd"
         )
 
-    def generate(self, mel, training=False):
-        return self.generator(mel, training=training)
-
     def get_config(self):
         config = super().get_config()
-        generator = self.generator.get_config()
         config.update(
-            dim=generator["dim"],
-            intermediate_dim=generator["intermediate_dim"],
-            num_layers=generator["num_layers"],
-            layer_scale=generator["layer_scale"],
-            n_fft=generator["n_fft"],
+            self.generator_settings(
+                ("dim", "intermediate_dim", "num_layers", "layer_scale", "n_fft")
+            )
+        )
+        config.update(
             periods=list(self.mpd.periods),
             period_channels=list(self.mpd.channels),
             fft_sizes=list(self.mrd.fft_sizes),
