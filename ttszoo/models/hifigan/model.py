@@ -43,7 +43,7 @@ class HiFiGAN(GANVocoder):
     residual type 1 with kernels 3, 7, 11 and dilations (1, 3, 5) each); V3 rates 8, 8, 4,
     kernels 16, 16, 8, ``initial_channels=256``, type 2 with kernels 3, 5, 7 and dilations
     (1, 2), (2, 6), (3, 12). At 16 kHz with hop 200 the rates become 5, 5, 4, 2 (kernels
-    10, 10, 8, 4) or 5, 5, 8 (kernels 10, 10, 16).
+    11, 11, 8, 4) or 5, 5, 8 (kernels 11, 11, 16): kernel - rate must be even.
 
     Args:
       upsample_rates, upsample_kernel_sizes, initial_channels, resblock_type,
