@@ -2,9 +2,9 @@
 
 Batch 1, 1 s and 10 s of 22.05 kHz audio (hop 256, 80 mel bands, random mel and the models'
 initial weights: the speed does not depend on the weights), float32 and bf16 (the
-``mixed_bfloat16`` policy). ``vocode`` runs inside one ``tf.function``: XLA-compiled in float32;
-in bf16 through TensorFlow's oneDNN kernels without XLA (XLA's CPU backend has no bf16 gain,
-docs/benchmarks.md). Reported: the median seconds per utterance over ``--rounds`` timed runs
+``mixed_bfloat16`` policy). ``vocode`` runs inside one ``tf.function``: by default
+XLA-compiled in float32 and in bf16 through TensorFlow's oneDNN kernels without XLA (XLA's CPU
+backend has no bf16 gain, docs/benchmarks.md); ``--xla on|off`` forces one way. Reported: the median seconds per utterance over ``--rounds`` timed runs
 after one warm-up, and the real-time factor (seconds of compute per second of audio). The
 10 s input is generated window by window (``context_frames=32`` on each side of 256- or
 512-frame chunks), as ``vocode`` does for users.
@@ -45,8 +45,9 @@ MODELS = {
 }
 
 
-def time_model(name, precision, seconds, rounds):
-    """Median seconds of ``vocode`` on ``seconds`` of audio, batch 1."""
+def time_model(name, precision, seconds, rounds, xla="auto"):
+    """Median seconds of ``vocode`` on ``seconds`` of audio, batch 1; ``xla`` "auto" compiles
+    float32 with XLA and runs bf16 through oneDNN, "on" and "off" force it."""
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(precision)
     try:
@@ -73,16 +74,18 @@ def main():
     parser.add_argument("--models", nargs="*", default=list(MODELS))
     parser.add_argument("--seconds", nargs="*", type=float, default=[1.0, 10.0])
     parser.add_argument("--precisions", nargs="*", default=["float32", "mixed_bfloat16"])
+    parser.add_argument("--xla", choices=["auto", "on", "off"], default="auto")
     args = parser.parse_args()
     print(f"CPUs: {os.cpu_count()}, load average before: {os.getloadavg()}")
     rows = []
     for name in args.models:
         for precision in args.precisions:
             for seconds in args.seconds:
-                median = time_model(name, precision, seconds, args.rounds)
+                median = time_model(name, precision, seconds, args.rounds, args.xla)
                 row = {
                     "model": name,
                     "precision": precision,
+                    "xla": args.xla,
                     "audio_s": seconds,
                     "median_s": round(median, 4),
                     "rtf": round(median / seconds, 4),
