@@ -255,3 +255,22 @@ def test_mixed_bfloat16_generates_in_bf16_with_float32_losses():
         assert model.vocode(_batch()["mel"])["audio"].dtype == tf.float32
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+@pytest.mark.parametrize("rate, kernel", [(8, 16), (5, 11), (2, 4)])
+def test_upsampling_aligns_as_the_authors_transposed_convolution(rate, kernel):
+    """Keras' "same" transposed convolution against PyTorch's ConvTranspose1d(k, u,
+    padding=(k - u) / 2) written in numpy: ``y[t * u + j - (k - u) / 2] += x[t] * w[j]``."""
+    generator = HiFiGANGenerator((rate,), (kernel,), 2, "2", (3,), ((1,),))
+    generator.build((1, None, 3))
+    layer = generator.upsample_0
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(1, 6, 2)).astype(np.float32)
+    w = layer.kernel.numpy()  # [k, out, in]
+    pad = (kernel - rate) // 2
+    full = np.zeros((6 * rate + kernel, 1))
+    for t in range(6):
+        for j in range(kernel):
+            full[t * rate + j] += w[j] @ x[0, t]
+    expected = full[pad : pad + 6 * rate] + layer.bias.numpy()
+    np.testing.assert_allclose(layer(x)[0], expected, atol=1e-5)
