@@ -8,8 +8,6 @@ training draws ``l`` continuously between two levels of the 1000-step training s
 ``ttszoo.diffusion.DiffusionSampler`` with a few-step schedule (6 iterations by default).
 """
 
-import math
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -20,33 +18,15 @@ from ttszoo.layers.diffusion import DBlock, FiLM, UBlock
 from ttszoo.layers.tracking import track_layers
 from ttszoo.models.base import VocoderModel
 from ttszoo.models.registry import register_model
+from ttszoo.models.vocoder_windows import (
+    crossfade_weights,
+    generate_in_chunks,
+    random_segments,
+)
+
+__all__ = ["WaveGrad", "crossfade_weights", "sample_in_chunks"]
 
 _BASE_DILATIONS = ((1, 2, 1, 2), (1, 2, 1, 2), (1, 2, 4, 8), (1, 2, 4, 8), (1, 2, 4, 8))
-
-
-def crossfade_weights(window_samples, context_samples):
-    """``[window_samples]`` float32 overlap-add weights of one chunk with context on both sides.
-
-    The outer ``context_samples // 2`` samples at each end weigh 0 (they sit where the
-    network's zero padding reaches), the next ``fade = 2 * context_samples - 2 * margin``
-    samples ramp linearly (``(i + 0.5) / fade``) and the middle weighs 1. Two neighbouring
-    chunks share ``2 * context_samples`` samples, and their ramps cover the same ``fade``
-    samples around the seam and sum to 1 there.
-    """
-    margin = context_samples // 2
-    fade = 2 * context_samples - 2 * margin
-    if window_samples < 2 * (margin + fade):
-        raise ValueError(
-            f"A chunk of {window_samples} samples is too short for two crossfades of {fade} "
-            f"samples plus margins of {margin}; use chunk_frames >= 2 * overlap_frames."
-        )
-    weights = np.ones(window_samples)
-    ramp = (np.arange(fade) + 0.5) / fade
-    weights[:margin] = 0.0
-    weights[margin : margin + fade] = ramp
-    weights[window_samples - margin - fade : window_samples - margin] = ramp[::-1]
-    weights[window_samples - margin :] = 0.0
-    return tf.constant(weights, tf.float32)
 
 
 def sample_in_chunks(sampler, mel, hop_length, chunk_frames, overlap_frames, seed=0, schedule=None):
@@ -72,29 +52,11 @@ def sample_in_chunks(sampler, mel, hop_length, chunk_frames, overlap_frames, see
     Returns:
       ``[B, T * hop_length]`` float32 audio.
     """
-    batch, frames, _ = mel.shape
-    batch = tf.shape(mel)[0] if batch is None else batch
-    if chunk_frames <= 0 or overlap_frames < 0:
-        raise ValueError(
-            f"chunk_frames must be positive and overlap_frames non-negative, got "
-            f"{chunk_frames} and {overlap_frames}."
-        )
-    num_chunks = math.ceil(frames / chunk_frames)
-    window = chunk_frames + 2 * overlap_frames
-    padded_frames = (num_chunks - 1) * chunk_frames + window
-    mel = tf.pad(mel, [[0, 0], [overlap_frames, padded_frames - frames - overlap_frames], [0, 0]])
-    windows = tf.signal.frame(mel, window, chunk_frames, axis=1)  # [B, n, window, M]
-    windows = tf.reshape(windows, [-1, window, mel.shape[-1]])
-    audio = sampler.sample(windows, window * hop_length, seed=seed, schedule=schedule)
-    audio = tf.reshape(audio, [batch, num_chunks, window * hop_length])
-    weights = crossfade_weights(window * hop_length, overlap_frames * hop_length)
-    step = chunk_frames * hop_length
-    total = tf.signal.overlap_and_add(audio * weights, step)
-    norm = tf.signal.overlap_and_add(
-        tf.tile(weights[tf.newaxis, tf.newaxis], [1, num_chunks, 1]), step
-    )
-    start = overlap_frames * hop_length
-    return tf.math.divide_no_nan(total, norm)[:, start : start + frames * hop_length]
+
+    def generate(windows):
+        return sampler.sample(windows, windows.shape[1] * hop_length, seed=seed, schedule=schedule)
+
+    return generate_in_chunks(generate, mel, hop_length, chunk_frames, overlap_frames)
 
 
 def _check_arguments(
@@ -315,22 +277,10 @@ class WaveGrad(VocoderModel):
         """
         mel, audio = batch["mel"], batch["audio"]
         self._check_batch(mel, audio)
-        frames, segment = mel.shape[1], self.segment_frames
-        if frames < segment:
-            mel = tf.pad(mel, [[0, 0], [0, segment - frames], [0, 0]])
-            audio = tf.pad(audio, [[0, 0], [0, (segment - frames) * self.hop_length]])
-            frames = segment
-        lengths = batch.get("mel_length", tf.fill([tf.shape(mel)[0]], frames))
-        room = tf.cast(tf.maximum(tf.minimum(lengths, frames) - segment, 0) + 1, tf.float32)
-        uniform = keras.random.uniform(tf.shape(room), seed=self.seed_generator)
-        starts = tf.minimum(tf.cast(tf.floor(uniform * room), tf.int32), frames - segment)
-        indices = starts[:, tf.newaxis] + tf.range(segment)[tf.newaxis, :]
-        audio_frames = tf.reshape(audio, [-1, frames, self.hop_length])
-        mel = tf.gather(mel, indices, batch_dims=1)
-        audio = tf.reshape(
-            tf.gather(audio_frames, indices, batch_dims=1), [-1, segment * self.hop_length]
-        )
-        return mel, audio
+        return random_segments(
+            mel, audio, batch.get("mel_length"), self.segment_frames, self.hop_length,
+            self.seed_generator,
+        )  # fmt: skip
 
     def compute_losses(self, batch, training=False):
         """L1 between the drawn noise and the predicted noise on random segments (float32)."""
