@@ -20,6 +20,8 @@ DEMO_RECIPES = {
     "transformer_tts": "recipes/transformer_tts/demo.gin",
     "wavenet": "recipes/wavenet/demo.gin",
     "wavegrad": "recipes/wavegrad/demo.gin",
+    "hifigan": "recipes/hifigan/demo.gin",
+    "vocos": "recipes/vocos/demo.gin",
 }
 STATIC_SHAPE_BINDINGS = ("ttszoo.data.make_dataset.num_buckets = 1",)
 PRECISION_FILES = {
