@@ -28,9 +28,10 @@ import numpy as np
 from ttszoo.audio import AudioConfig
 from ttszoo.data import build_demo_corpus, preprocess_corpus
 from ttszoo.diffusion import NoiseSchedule, search_schedule
-from ttszoo.diffusion.searched_schedules import candidate_schedules, held_out_batch
+from ttszoo.diffusion.searched_schedules import candidate_schedules
 from ttszoo.evaluation.logmel import log_mel_distance, log_mel_spectrogram
 from ttszoo.training import parse_gin, train
+from ttszoo.training.schedule_search import held_out_batch
 
 AUDIO = AudioConfig(sample_rate=22050, hop_length=300, win_length=1200, n_fft=2048)
 # 50 linear betas whose final noise level (0.078) is close to the training schedule's (0.081).

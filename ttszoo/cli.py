@@ -522,8 +522,8 @@ def _schedule_search_flags(fv):
 
 
 def _schedule_search(fv):
-    from ttszoo.diffusion.searched_schedules import search_model_schedule
     from ttszoo.training.loading import load_trained_model
+    from ttszoo.training.schedule_search import search_model_schedule
 
     result = search_model_schedule(
         load_trained_model(fv.model_dir),
