@@ -63,6 +63,28 @@ def test_gin_typo_names_the_file_and_line(tmp_path, capsys):
     assert "optimization/adam_noam.gin" in capsys.readouterr().err  # lists the packaged files
 
 
+def test_bad_hyperparameter_is_one_line_without_traceback(tmp_path, capsys):
+    write_features(tmp_path / "records")
+    code = main(
+        [
+            "ttszoo",
+            "train",
+            f"--model_dir={tmp_path / 'run'}",
+            f"--records_dir={tmp_path / 'records'}",
+            f"--gin_file={TINY_GIN}",
+            '--gin_param=get_model.name = "dctts_text2mel"',
+            "--gin_param=Text2Mel.d = -1",
+            "--steps=1",
+        ]
+    )
+    err = capsys.readouterr().err
+    message = [line for line in err.splitlines() if line.startswith("ttszoo train: error:")]
+    assert code == 1
+    assert message == ["ttszoo train: error: Text2Mel.d must be an int >= 1, got -1."]
+    assert "Traceback" not in err and "In call to configurable" not in err
+    assert not (tmp_path / "run").exists()  # nothing written before the checks passed
+
+
 def test_train_synthesize_and_export(tmp_path, capsys):
     acoustic, vocoder = train_tiny_pair(tmp_path)
     # Resuming through the CLI reloads the saved operative config: no gin file needed.

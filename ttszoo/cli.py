@@ -20,6 +20,7 @@ is printed as one line with exit status 1; any other exception keeps its traceba
 import dataclasses
 import difflib
 import os
+import re
 import sys
 from collections.abc import Callable
 
@@ -681,10 +682,19 @@ def main(argv):
         code = command.execute(fv)
     except TTSZooError as error:
         logging.debug("ttszoo %s failed", command.name, exc_info=True)
-        message = str(error.args[0]) if isinstance(error, KeyError) and error.args else error
-        print(f"ttszoo {command.name}: error: {message}", file=sys.stderr)
+        print(f"ttszoo {command.name}: error: {_user_message(error)}", file=sys.stderr)
         return 1
     return code or 0
+
+
+def _user_message(error):
+    """The message of a user error, without the "In call to configurable" lines that gin adds
+    to an error raised inside a configurable (they name a function, not the user's setting)."""
+    message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+    return _GIN_CALL_NOTE.sub("", message)
+
+
+_GIN_CALL_NOTE = re.compile(r"\n\s*In call to configurable '[^'\n]*' \([^\n]*\)")
 
 
 def _flags_parser(argv):

@@ -29,6 +29,8 @@ the largest weight; Ren et al. 2019, FastSpeech) and the diagonality (share of t
 
 import numpy as np
 
+from ttszoo.errors import InvalidInputError
+
 
 def alignment_path(alignment):
     """The most-attended symbol of each output: ``[N, T]`` alignment -> ``[T]`` int."""
@@ -56,15 +58,15 @@ def _checked_inputs(alignment, forced, length_tolerance):
     """The alignment as float64 [N, T] and ``forced`` as bool [T]; ValueError for bad input."""
     alignment = np.asarray(alignment, np.float64)
     if alignment.ndim != 2 or 0 in alignment.shape:
-        raise ValueError(
+        raise InvalidInputError(
             f"alignment must be a non-empty [symbols, outputs] array, got shape {alignment.shape}."
         )
     if length_tolerance <= 1.0:
-        raise ValueError(f"length_tolerance must be > 1, got {length_tolerance}.")
+        raise InvalidInputError(f"length_tolerance must be > 1, got {length_tolerance}.")
     outputs = alignment.shape[1]
     forced = np.zeros(outputs, bool) if forced is None else np.asarray(forced, bool)
     if forced.shape != (outputs,):
-        raise ValueError(
+        raise InvalidInputError(
             f"forced must hold one flag per output ({outputs}), got shape {forced.shape}."
         )
     return alignment, forced
@@ -172,6 +174,6 @@ def _longest_stall(furthest, last):
 def failure_rates(reports):
     """Share of utterances with each failure, and the mean soft measures, over ``reports``."""
     if not reports:
-        raise ValueError("failure_rates needs at least one report.")
+        raise InvalidInputError("failure_rates needs at least one report.")
     keys = ("skip", "repeat", "stall", "no_stop", "failed", "focus_rate", "diagonality")
     return {key: float(np.mean([report[key] for report in reports])) for key in keys}

@@ -488,8 +488,6 @@ def _with_trainer_settings(function):
     return function
 
 
-@gin.configurable(module="ttszoo.training")
-@_with_trainer_settings
 def _check_settings(settings):
     """Raises InvalidInputError for a keyword of ``train()`` that is no Trainer setting."""
     unknown = sorted(set(settings) - set(_TRAINER_SETTINGS))
@@ -526,6 +524,8 @@ def _make_trainer(
     )
 
 
+@gin.configurable(module="ttszoo.training")
+@_with_trainer_settings
 def train(
     model_dir,
     records_dir=None,

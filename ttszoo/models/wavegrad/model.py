@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from ttszoo.diffusion import DiffusionSampler, NoiseSchedule, diffuse
 from ttszoo.diffusion.searched_schedules import load_searched_schedule
+from ttszoo.errors import InvalidInputError
 from ttszoo.layers.diffusion import DBlock, FiLM, UBlock
 from ttszoo.layers.tracking import track_layers
 from ttszoo.models.base import VocoderModel
@@ -36,7 +37,7 @@ def crossfade_weights(window_samples, context_samples):
     margin = context_samples // 2
     fade = 2 * context_samples - 2 * margin
     if window_samples < 2 * (margin + fade):
-        raise ValueError(
+        raise InvalidInputError(
             f"A chunk of {window_samples} samples is too short for two crossfades of {fade} "
             f"samples plus margins of {margin}; use chunk_frames >= 2 * overlap_frames."
         )
@@ -75,7 +76,7 @@ def sample_in_chunks(sampler, mel, hop_length, chunk_frames, overlap_frames, see
     batch, frames, _ = mel.shape
     batch = tf.shape(mel)[0] if batch is None else batch
     if chunk_frames <= 0 or overlap_frames < 0:
-        raise ValueError(
+        raise InvalidInputError(
             f"chunk_frames must be positive and overlap_frames non-negative, got "
             f"{chunk_frames} and {overlap_frames}."
         )
@@ -107,7 +108,9 @@ def _check_arguments(
 ):
     """Validates WaveGrad's constructor arguments; returns the hop length they give."""
     if inference_xla not in ("auto", True, False):
-        raise ValueError(f'inference_xla must be "auto", True or False, got {inference_xla!r}.')
+        raise InvalidInputError(
+            f'inference_xla must be "auto", True or False, got {inference_xla!r}.'
+        )
     counts = {
         "upsample_factors": len(upsample_factors),
         "upsample_channels": len(upsample_channels),
@@ -115,12 +118,12 @@ def _check_arguments(
         "downsample_channels": len(downsample_channels),
     }
     if len(set(counts.values())) != 1:
-        raise ValueError(
+        raise InvalidInputError(
             f"WaveGrad needs one entry per UBlock in each of {counts}; give lists of one length."
         )
     product = int(np.prod(upsample_factors))
     if hop_length is not None and product != hop_length:
-        raise ValueError(
+        raise InvalidInputError(
             f"The upsampling factors {tuple(upsample_factors)} multiply to {product}, but the "
             f"hop length is {hop_length}. Choose factors whose product is the hop (e.g. "
             "(5, 5, 3, 2, 2) for 300, (4, 4, 4, 2, 2) for 256, (5, 5, 2, 2, 2) for 200)."
@@ -299,7 +302,7 @@ class WaveGrad(VocoderModel):
     def _check_batch(self, mel, audio):
         frames, samples = mel.shape[1], audio.shape[1]
         if frames is not None and samples is not None and samples != frames * self.hop_length:
-            raise ValueError(
+            raise InvalidInputError(
                 f"The audio has {samples} samples for {frames} mel frames, i.e. a hop of "
                 f"{samples / frames:g}, but this WaveGrad's upsampling factors "
                 f"{self.upsample_factors} multiply to {self.hop_length}. Preprocess with an "
@@ -385,9 +388,9 @@ class WaveGrad(VocoderModel):
         """
         mel = tf.convert_to_tensor(mel)
         if mel.shape.rank != 3:
-            raise ValueError(f"mel must be [batch, frames, n_mels], got shape {mel.shape}.")
+            raise InvalidInputError(f"mel must be [batch, frames, n_mels], got shape {mel.shape}.")
         if self.mel_conv.built and mel.shape[-1] != self.mel_conv.kernel.shape[1]:
-            raise ValueError(
+            raise InvalidInputError(
                 f"This WaveGrad was built for {self.mel_conv.kernel.shape[1]} mel bands, got a mel "
                 f"with {mel.shape[-1]}; use the audio settings it was trained with."
             )
