@@ -215,16 +215,35 @@ def _train(fv):
     print(f"Trained {fv.model_dir} to step {logs['step']}.")
 
 
-# synthesize
+# the models of synthesize, export and evaluate
 
 
-def _synthesize_flags(fv):
+def _model_flags(fv, vocoder_default):
+    """--acoustic, --vocoder and --griffin_lim_iters: the models of synthesize, export and
+    evaluate."""
     flags.DEFINE_string(
         "acoustic", None, "The acoustic model directory (text -> spectrogram).", flag_values=fv
     )
     flags.DEFINE_string(
-        "vocoder", None, "The vocoder model directory (default: Griffin-Lim).", flag_values=fv
+        "vocoder",
+        None,
+        f"The vocoder model directory (default: {vocoder_default}).",
+        flag_values=fv,
     )
+    flags.DEFINE_integer(
+        "griffin_lim_iters",
+        None,
+        "Griffin-Lim iterations (default: the model's audio config).",
+        lower_bound=1,
+        flag_values=fv,
+    )
+
+
+# synthesize
+
+
+def _synthesize_flags(fv):
+    _model_flags(fv, vocoder_default="Griffin-Lim")
     flags.DEFINE_string(
         "text",
         None,
@@ -257,13 +276,6 @@ def _synthesize_flags(fv):
         "out",
         None,
         "The output audio file (--text; .wav, .flac or .ogg) or folder (--text_file).",
-        flag_values=fv,
-    )
-    flags.DEFINE_integer(
-        "griffin_lim_iters",
-        None,
-        "Griffin-Lim iterations (default: the model's audio config).",
-        lower_bound=1,
         flag_values=fv,
     )
     flags.DEFINE_string(
@@ -303,27 +315,8 @@ def _synthesize(fv):
 
 
 def _export_flags(fv):
-    flags.DEFINE_string("acoustic", None, "The acoustic model directory.", flag_values=fv)
-    flags.DEFINE_string(
-        "vocoder",
-        None,
-        "The vocoder model directory (default: Griffin-Lim in the graph).",
-        flag_values=fv,
-    )
+    _model_flags(fv, vocoder_default="Griffin-Lim in the graph")
     flags.DEFINE_string("out", None, "The SavedModel folder to write.", flag_values=fv)
-    flags.DEFINE_integer(
-        "griffin_lim_iters",
-        None,
-        "Griffin-Lim iterations (default: the model's audio config).",
-        lower_bound=1,
-        flag_values=fv,
-    )
-    flags.DEFINE_string(
-        "speaker",
-        None,
-        "For models conditioned on speakers: a speaker name of the training features.json, or an id.",
-        flag_values=fv,
-    )
     flags.mark_flags_as_required(["acoustic", "out"], flag_values=fv)
 
 
@@ -340,12 +333,7 @@ def _export(fv):
 
 
 def _evaluate_flags(fv):
-    flags.DEFINE_string(
-        "acoustic", None, "The acoustic model directory (text -> spectrogram).", flag_values=fv
-    )
-    flags.DEFINE_string(
-        "vocoder", None, "The vocoder model directory (default: Griffin-Lim).", flag_values=fv
-    )
+    _model_flags(fv, vocoder_default="Griffin-Lim")
     flags.DEFINE_string(
         "sentences",
         None,
@@ -371,13 +359,6 @@ def _evaluate_flags(fv):
         "out",
         None,
         "The output folder: report.md, report.json, synthesized/, pictures/ (and references/).",
-        flag_values=fv,
-    )
-    flags.DEFINE_integer(
-        "griffin_lim_iters",
-        None,
-        "Griffin-Lim iterations (default: the model's audio config).",
-        lower_bound=1,
         flag_values=fv,
     )
     flags.DEFINE_integer(

@@ -141,7 +141,9 @@ class NoiseSchedule:
 
     @classmethod
     def fibonacci(cls, first=1e-6, second=2e-6, num_steps=25, name=None):
-        """Fibonacci betas (ivanvovk/WaveGrad's way to build 25+ step schedules)."""
+        """Fibonacci betas ``[first, second, first + second, ...]``: ivanvovk/WaveGrad's way to
+        build schedules of 25 steps or more (``inference(25)`` is the default one); the betas
+        must stay below 1, so ``num_steps`` is at most 29 from the defaults."""
         return cls(fibonacci_betas(first, second, num_steps), name=name or f"fibonacci-{num_steps}")
 
     @classmethod
@@ -176,16 +178,9 @@ class NoiseSchedule:
     def from_config(cls, config):
         return cls(config["betas"], name=config.get("name"))
 
-    def to_json(self):
-        return json.dumps(self.get_config())
-
-    @classmethod
-    def from_json(cls, text):
-        return cls.from_config(json.loads(text))
-
     def save(self, path):
         """Writes the schedule as JSON (``{"name": ..., "betas": [...]}``) to ``path``."""
-        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
+        Path(path).write_text(json.dumps(self.get_config()) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path):
