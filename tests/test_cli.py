@@ -44,9 +44,8 @@ def test_models_lists_name_family_and_paper(capsys):
     assert "tiny_acoustic" not in capsys.readouterr().out
 
 
-def test_gin_typo_names_the_file_and_line(tmp_path, capsys):
-    typo = tmp_path / "typo.gin"
-    typo.write_text(f"include '{TINY_GIN}'\ntrain.stpes = 3\n")
+def _train_on_tiny_records(tmp_path, capsys, *flags):
+    """Runs ``ttszoo train`` into tmp_path/run on a tiny records folder; (exit code, stderr)."""
     write_features(tmp_path / "records")
     code = main(
         [
@@ -54,13 +53,35 @@ def test_gin_typo_names_the_file_and_line(tmp_path, capsys):
             "train",
             f"--model_dir={tmp_path / 'run'}",
             f"--records_dir={tmp_path / 'records'}",
-            f"--gin_file={typo}",
+            *flags,
         ]
     )
-    err = capsys.readouterr().err
+    return code, capsys.readouterr().err
+
+
+def test_gin_typo_names_the_file_and_line(tmp_path, capsys):
+    typo = tmp_path / "typo.gin"
+    typo.write_text(f"include '{TINY_GIN}'\ntrain.stpes = 3\n")
+    code, err = _train_on_tiny_records(tmp_path, capsys, f"--gin_file={typo}")
     assert code == 1 and "stpes" in err and "typo.gin" in err and "line 2" in err
     assert main(["ttszoo", "train", "--model_dir=x", "--gin_file=no/such.gin"]) == 1
     assert "optimization/adam_noam.gin" in capsys.readouterr().err  # lists the packaged files
+
+
+def test_bad_hyperparameter_is_one_line_without_traceback(tmp_path, capsys):
+    code, err = _train_on_tiny_records(
+        tmp_path,
+        capsys,
+        f"--gin_file={TINY_GIN}",
+        '--gin_param=get_model.name = "dctts_text2mel"',
+        "--gin_param=Text2Mel.d = -1",
+        "--steps=1",
+    )
+    message = [line for line in err.splitlines() if line.startswith("ttszoo train: error:")]
+    assert code == 1
+    assert message == ["ttszoo train: error: Text2Mel.d must be an int >= 1, got -1."]
+    assert "Traceback" not in err and "In call to configurable" not in err
+    assert not (tmp_path / "run").exists()  # nothing written before the checks passed
 
 
 def test_train_synthesize_and_export(tmp_path, capsys):

@@ -20,6 +20,7 @@ is printed as one line with exit status 1; any other exception keeps its traceba
 import dataclasses
 import difflib
 import os
+import re
 import sys
 from collections.abc import Callable
 
@@ -214,16 +215,35 @@ def _train(fv):
     print(f"Trained {fv.model_dir} to step {logs['step']}.")
 
 
-# synthesize
+# the models of synthesize, export and evaluate
 
 
-def _synthesize_flags(fv):
+def _model_flags(fv, vocoder_default):
+    """--acoustic, --vocoder and --griffin_lim_iters: the models of synthesize, export and
+    evaluate."""
     flags.DEFINE_string(
         "acoustic", None, "The acoustic model directory (text -> spectrogram).", flag_values=fv
     )
     flags.DEFINE_string(
-        "vocoder", None, "The vocoder model directory (default: Griffin-Lim).", flag_values=fv
+        "vocoder",
+        None,
+        f"The vocoder model directory (default: {vocoder_default}).",
+        flag_values=fv,
     )
+    flags.DEFINE_integer(
+        "griffin_lim_iters",
+        None,
+        "Griffin-Lim iterations (default: the model's audio config).",
+        lower_bound=1,
+        flag_values=fv,
+    )
+
+
+# synthesize
+
+
+def _synthesize_flags(fv):
+    _model_flags(fv, vocoder_default="Griffin-Lim")
     flags.DEFINE_string(
         "text",
         None,
@@ -256,13 +276,6 @@ def _synthesize_flags(fv):
         "out",
         None,
         "The output audio file (--text; .wav, .flac or .ogg) or folder (--text_file).",
-        flag_values=fv,
-    )
-    flags.DEFINE_integer(
-        "griffin_lim_iters",
-        None,
-        "Griffin-Lim iterations (default: the model's audio config).",
-        lower_bound=1,
         flag_values=fv,
     )
     flags.DEFINE_string(
@@ -302,27 +315,8 @@ def _synthesize(fv):
 
 
 def _export_flags(fv):
-    flags.DEFINE_string("acoustic", None, "The acoustic model directory.", flag_values=fv)
-    flags.DEFINE_string(
-        "vocoder",
-        None,
-        "The vocoder model directory (default: Griffin-Lim in the graph).",
-        flag_values=fv,
-    )
+    _model_flags(fv, vocoder_default="Griffin-Lim in the graph")
     flags.DEFINE_string("out", None, "The SavedModel folder to write.", flag_values=fv)
-    flags.DEFINE_integer(
-        "griffin_lim_iters",
-        None,
-        "Griffin-Lim iterations (default: the model's audio config).",
-        lower_bound=1,
-        flag_values=fv,
-    )
-    flags.DEFINE_string(
-        "speaker",
-        None,
-        "For models conditioned on speakers: a speaker name of the training features.json, or an id.",
-        flag_values=fv,
-    )
     flags.mark_flags_as_required(["acoustic", "out"], flag_values=fv)
 
 
@@ -339,12 +333,7 @@ def _export(fv):
 
 
 def _evaluate_flags(fv):
-    flags.DEFINE_string(
-        "acoustic", None, "The acoustic model directory (text -> spectrogram).", flag_values=fv
-    )
-    flags.DEFINE_string(
-        "vocoder", None, "The vocoder model directory (default: Griffin-Lim).", flag_values=fv
-    )
+    _model_flags(fv, vocoder_default="Griffin-Lim")
     flags.DEFINE_string(
         "sentences",
         None,
@@ -370,13 +359,6 @@ def _evaluate_flags(fv):
         "out",
         None,
         "The output folder: report.md, report.json, synthesized/, pictures/ (and references/).",
-        flag_values=fv,
-    )
-    flags.DEFINE_integer(
-        "griffin_lim_iters",
-        None,
-        "Griffin-Lim iterations (default: the model's audio config).",
-        lower_bound=1,
         flag_values=fv,
     )
     flags.DEFINE_integer(
@@ -681,10 +663,19 @@ def main(argv):
         code = command.execute(fv)
     except TTSZooError as error:
         logging.debug("ttszoo %s failed", command.name, exc_info=True)
-        message = str(error.args[0]) if isinstance(error, KeyError) and error.args else error
-        print(f"ttszoo {command.name}: error: {message}", file=sys.stderr)
+        print(f"ttszoo {command.name}: error: {_user_message(error)}", file=sys.stderr)
         return 1
     return code or 0
+
+
+def _user_message(error):
+    """The message of a user error, without the "In call to configurable" lines that gin adds
+    to an error raised inside a configurable (they name a function, not the user's setting)."""
+    message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+    return _GIN_CALL_NOTE.sub("", message)
+
+
+_GIN_CALL_NOTE = re.compile(r"\n\s*In call to configurable '[^'\n]*' \([^\n]*\)")
 
 
 def _flags_parser(argv):

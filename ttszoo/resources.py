@@ -6,6 +6,8 @@ In a wheel the top-level ``gin/`` tree is installed as ``ttszoo/gin``; in a sour
 
 from pathlib import Path
 
+from ttszoo.errors import MissingFileError
+
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -14,7 +16,7 @@ def packaged_gin_dir():
     for candidate in (_PACKAGE_DIR / "gin", _PACKAGE_DIR.parent / "gin"):
         if candidate.is_dir() and any(candidate.rglob("*.gin")):
             return candidate
-    raise FileNotFoundError(
+    raise MissingFileError(
         "The packaged gin files were not found next to the ttszoo package. Reinstall ttszoo "
         "(pip install ttszoo) or run from a full source checkout."
     )

@@ -2,6 +2,7 @@
 schedule search and the Synthesizer, on a tiny configuration of the real model."""
 
 import json
+import os
 
 import keras
 import numpy as np
@@ -207,11 +208,16 @@ def test_schedule_search_command_saves_the_best_schedule(
 
     model_dir = trained_tiny[0]
     argv = ["ttszoo", "schedule-search", f"--model_dir={model_dir}", "--iterations=6"]
-    # The fixture passed records_dir to train() directly, so the operative config lacks it.
+    argv += ["--max_candidates=5", "--utterances=2"]
+    # Without run.json (where train() saves its records folder) the records are unknown.
+    run_file = model_dir / "run.json"
+    saved = run_file.read_text()
+    run_file.unlink()
     assert cli.main(argv) == 1
     assert "give --records_dir" in capsys.readouterr().err
-    argv += [f"--records_dir={wavegrad_records_dir}", "--max_candidates=5", "--utterances=2"]
-    assert cli.main([*argv, "--max_frames=24"]) == 0
+    run_file.write_text(saved)
+    assert json.loads(saved)["records_dir"] == os.path.abspath(wavegrad_records_dir)
+    assert cli.main([*argv, "--max_frames=24"]) == 0  # the records of run.json
     printed = capsys.readouterr()
     assert "Best of 6 schedules" in printed.out and "schedules:" in printed.err  # progress bar
     record = json.loads((model_dir / "noise_schedules" / "searched-6.json").read_text())

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from ttszoo.audio import tf_spectrogram
+from ttszoo.errors import InvalidInputError
 
 DEEMPHASIS_TAPS = 1024
 """Taps of the FIR that stands in for the de-emphasis IIR ``1 / (1 - a z^-1)``:
@@ -64,7 +65,7 @@ def griffin_lim(linear, config, iterations=None, seed=0):
     """
     linear = tf.convert_to_tensor(linear, tf.float32)
     if linear.shape.rank not in (2, 3) or linear.shape[-1] != config.n_linear:
-        raise ValueError(
+        raise InvalidInputError(
             f"griffin_lim needs a spectrogram [T, {config.n_linear}] or [B, T, {config.n_linear}] "
             f"for n_fft={config.n_fft}, got shape {linear.shape}."
         )

@@ -13,6 +13,8 @@ import dataclasses
 import librosa
 import numpy as np
 
+from ttszoo.errors import InvalidInputError
+
 AMPLITUDE_FLOOR = 1e-5
 NORMALISED_FLOOR = 1e-8
 
@@ -104,7 +106,7 @@ def compute_features(waveform, config):
         )
     frames = len(waveform) // config.hop_length
     if frames < 1:
-        raise ValueError(
+        raise InvalidInputError(
             f"Audio of {len(waveform)} samples is shorter than one hop ({config.hop_length} samples)."
         )
     waveform = waveform[: frames * config.hop_length]

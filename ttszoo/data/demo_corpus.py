@@ -66,6 +66,27 @@ def default_corpus_dir(size="small"):
     return Path(cache) / ("demo_corpus" if size == "small" else f"demo_corpus_{size}")
 
 
+def _corpus_dir(out_dir, size, multi_speaker):
+    """``out_dir`` as a ``Path``, or the cache folder of this corpus size when it is None."""
+    if out_dir is None:  # a multi-speaker corpus does not replace the cached single-voice one
+        out_dir = default_corpus_dir(size)
+        if multi_speaker:
+            out_dir = out_dir.with_name(out_dir.name.replace("demo_corpus", "demo_corpus_speakers"))
+    return Path(out_dir)
+
+
+def _corpus_settings(sentences, speakers, voice, words_per_minute):
+    """The settings written to ``corpus.json``: a cached corpus is reused only if they match."""
+    return {
+        "version": CORPUS_VERSION,
+        **({"voices": list(speakers)} if speakers else {"voice": voice}),
+        "words_per_minute": words_per_minute,
+        "sentences_sha256": hashlib.sha256("\n".join(sentences).encode()).hexdigest(),
+        "num_utterances": len(sentences) * len(speakers or [voice]),
+        "sample_rate": 22050,
+    }
+
+
 def build_demo_corpus(
     out_dir=None,
     limit=None,
@@ -98,23 +119,12 @@ def build_demo_corpus(
     """
     speakers = _check_voices(voices)
     sentences = demo_sentences(size)[:limit]
-    if out_dir is None:  # a multi-speaker corpus does not replace the cached single-voice one
-        out_dir = default_corpus_dir(size)
-        if speakers:
-            out_dir = out_dir.with_name(out_dir.name.replace("demo_corpus", "demo_corpus_speakers"))
-    out_dir = Path(out_dir)
+    out_dir = _corpus_dir(out_dir, size, multi_speaker=bool(speakers))
     if not sentences:
         raise InvalidInputError(
             f"limit={limit} leaves no sentences to speak; use a positive limit or None."
         )
-    settings = {
-        "version": CORPUS_VERSION,
-        **({"voices": list(voices)} if speakers else {"voice": voice}),
-        "words_per_minute": words_per_minute,
-        "sentences_sha256": hashlib.sha256("\n".join(sentences).encode()).hexdigest(),
-        "num_utterances": len(sentences) * len(speakers or [voice]),
-        "sample_rate": 22050,
-    }
+    settings = _corpus_settings(sentences, speakers, voice, words_per_minute)
     stamp = out_dir / "corpus.json"
     if stamp.is_file() and json.loads(stamp.read_text()) == settings:
         return out_dir

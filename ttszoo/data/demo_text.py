@@ -20,6 +20,7 @@ contained in one) are never produced.
 import random
 import re
 
+from ttszoo.errors import InvalidInputError
 from ttszoo.text.cleaners import english_cleaners
 
 DEFAULT_SEED = 2026
@@ -471,7 +472,7 @@ def generated_sentences(count, seed=DEFAULT_SEED, exclude=()):
       list of str, in generation order.
     """
     if count < 0:
-        raise ValueError(f"count must be >= 0, got {count}.")
+        raise InvalidInputError(f"count must be >= 0, got {count}.")
     p = _Picker(seed)
     kept_out = {" ".join(normalised(text)) for text in exclude}
     seen = set(kept_out)

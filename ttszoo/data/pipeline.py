@@ -69,16 +69,7 @@ def make_dataset(
       float32 [B, T, n_mels], ...), ``text_length`` and ``mel_length`` int32 [B], and the
       masks of the axes the features lie on; docs/data.md lists every key with its shape.
     """
-    if records_dir is None:
-        raise InvalidInputError(
-            "No records folder was given and the model directory names none: pass "
-            "--records_dir (the --out_dir of `ttszoo preprocess`)."
-        )
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise InvalidInputError(
-            f"make_dataset.batch_size must be a positive integer, got {batch_size!r}; set it "
-            "with --gin_param=make_dataset.batch_size=16 (or in the recipe)."
-        )
+    _check_settings(records_dir, batch_size)
     info = records.read_features_file(records_dir)
     _check_request(info, split, features, records_dir)
     audio_config = AudioConfig.from_dict(info["audio_config"])
@@ -95,6 +86,20 @@ def make_dataset(
     dataset = _bucketed_batches(dataset, features, pads, audio_config, batch_size)
     dataset = dataset.map(_mask_adder(features, audio_config), tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _check_settings(records_dir, batch_size):
+    """Raises InvalidInputError for a missing records folder or a bad batch size."""
+    if records_dir is None:
+        raise InvalidInputError(
+            "No records folder was given and the model directory names none: pass "
+            "--records_dir (the --out_dir of `ttszoo preprocess`)."
+        )
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidInputError(
+            f"make_dataset.batch_size must be a positive integer, got {batch_size!r}; set it "
+            "with --gin_param=make_dataset.batch_size=16 (or in the recipe)."
+        )
 
 
 def _read_records(paths, cache, shuffle, repeat, seed, shuffle_buffer):

@@ -121,10 +121,7 @@ def preprocess_corpus(
         raise InvalidInputError(
             f"No usable utterance in {corpus_dir}: " + "; ".join(map(str, problems))
         )
-    import tensorflow as tf  # imported here, as in _write_split
-
-    tf.io.gfile.makedirs(out_dir)  # only once the corpus is known to be usable
-    _write_records(
+    _write_records(  # only once the corpus is known to be usable
         out_dir, examples, num_shards, audio_config, tokenizer, stored, speakers, problems
     )
 
@@ -212,11 +209,12 @@ def _encode_splits(jobs, num_workers, progress, validation_fraction, problems):
 def _write_records(
     out_dir, examples, num_shards, audio_config, tokenizer, stored, speakers, problems
 ):
-    """Writes the shards of every split and ``features.json``."""
+    """Creates ``out_dir`` and writes the shards of every split and ``features.json``."""
     import tensorflow as tf
 
     from ttszoo.data import records
 
+    tf.io.gfile.makedirs(out_dir)
     info = {
         "format_version": records.FORMAT_VERSION,
         "audio_config": audio_config.to_dict(),

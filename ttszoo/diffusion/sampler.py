@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from ttszoo.diffusion.schedules import NoiseSchedule, as_stateless_seed
+from ttszoo.errors import InvalidInputError
 
 FORMS = ("compact", "posterior")
 CLIPS = (None, "output", "x0")
@@ -106,18 +107,20 @@ class DiffusionSampler:
         if not callable(denoise_fn):
             raise TypeError(f"denoise_fn must be callable (a Keras model), got {denoise_fn!r}.")
         if form not in FORMS:
-            raise ValueError(f"form must be one of {FORMS}, got {form!r}.")
+            raise InvalidInputError(f"form must be one of {FORMS}, got {form!r}.")
         if clip not in CLIPS:
-            raise ValueError(f"clip must be one of {CLIPS}, got {clip!r}.")
+            raise InvalidInputError(f"clip must be one of {CLIPS}, got {clip!r}.")
         if clip == "x0" and form != "posterior":
-            raise ValueError(
+            raise InvalidInputError(
                 "clip='x0' clips the predicted clean signal, which only the posterior form "
                 "computes; use form='posterior', or clip='output' with the compact form."
             )
         if noise_input not in NOISE_INPUTS:
-            raise ValueError(f"noise_input must be one of {NOISE_INPUTS}, got {noise_input!r}.")
+            raise InvalidInputError(
+                f"noise_input must be one of {NOISE_INPUTS}, got {noise_input!r}."
+            )
         if noise_input == "fractional_step" and training_schedule is None:
-            raise ValueError(
+            raise InvalidInputError(
                 "noise_input='fractional_step' (DiffWave) needs the training_schedule the "
                 "network was trained with, to align the inference steps to it."
             )
@@ -197,7 +200,7 @@ class DiffusionSampler:
         """
         if batch_size is None:
             if conditioning is None:
-                raise ValueError("Give batch_size when sampling without conditioning.")
+                raise InvalidInputError("Give batch_size when sampling without conditioning.")
             batch_size = tf.shape(tf.nest.flatten(conditioning)[0])[0]
         seed = as_stateless_seed(seed)
         noise_seed, loop_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2, alg=RNG))
@@ -209,7 +212,9 @@ class DiffusionSampler:
         coefficients = self.coefficients(schedule if schedule is not None else self.schedule)
         initial_noise = tf.cast(initial_noise, tf.float32)
         if initial_noise.shape.rank != 2:
-            raise ValueError(f"initial_noise must be [batch, samples], got {initial_noise.shape}.")
+            raise InvalidInputError(
+                f"initial_noise must be [batch, samples], got {initial_noise.shape}."
+            )
         return self._loop(initial_noise, conditioning, as_stateless_seed(seed), coefficients)
 
     def get_config(self):

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from ttszoo.errors import InvalidInputError
+
 
 def fibonacci_betas(first, second, num_steps):
     """``[first, second, first + second, ...]``, ``num_steps`` values (ivanvovk/WaveGrad)."""
@@ -96,10 +98,12 @@ class NoiseSchedule:
     def __init__(self, betas, name=None):
         betas = np.asarray(betas, dtype=np.float64)
         if betas.ndim != 1 or betas.size == 0:
-            raise ValueError(f"betas must be a non-empty 1-D sequence, got shape {betas.shape}.")
+            raise InvalidInputError(
+                f"betas must be a non-empty 1-D sequence, got shape {betas.shape}."
+            )
         bad = np.flatnonzero(~(np.isfinite(betas) & (betas > 0.0) & (betas < 1.0)))
         if bad.size:
-            raise ValueError(
+            raise InvalidInputError(
                 f"Every beta must lie strictly between 0 and 1; beta[{bad[0]}] = {betas[bad[0]]!r}"
                 f" ({bad.size} bad value(s)). Betas are noise variances per step."
             )
@@ -137,21 +141,25 @@ class NoiseSchedule:
 
     @classmethod
     def fibonacci(cls, first=1e-6, second=2e-6, num_steps=25, name=None):
-        """Fibonacci betas (ivanvovk/WaveGrad's way to build 25+ step schedules)."""
+        """Fibonacci betas ``[first, second, first + second, ...]``: ivanvovk/WaveGrad's way to
+        build schedules of 25 steps or more (``inference(25)`` is the default one); the betas
+        must stay below 1, so ``num_steps`` is at most 29 from the defaults."""
         return cls(fibonacci_betas(first, second, num_steps), name=name or f"fibonacci-{num_steps}")
 
     @classmethod
     def named(cls, name):
         """One of the named schedules (see the class docstring); ``available()`` lists them."""
         if name not in _NAMED_BETAS:
-            raise ValueError(f"Unknown noise schedule {name!r}; choose one of {cls.available()}.")
+            raise InvalidInputError(
+                f"Unknown noise schedule {name!r}; choose one of {cls.available()}."
+            )
         return cls(_NAMED_BETAS[name](), name=name)
 
     @classmethod
     def inference(cls, num_iterations):
         """WaveGrad's inference schedule for 6, 7, 12, 25, 50, 100 or 1000 iterations."""
         if num_iterations not in INFERENCE_ITERATIONS:
-            raise ValueError(
+            raise InvalidInputError(
                 f"No named WaveGrad schedule for {num_iterations} iterations; named ones have "
                 f"{list(INFERENCE_ITERATIONS)}. Use search_schedule to find one for a model."
             )
@@ -170,16 +178,9 @@ class NoiseSchedule:
     def from_config(cls, config):
         return cls(config["betas"], name=config.get("name"))
 
-    def to_json(self):
-        return json.dumps(self.get_config())
-
-    @classmethod
-    def from_json(cls, text):
-        return cls.from_config(json.loads(text))
-
     def save(self, path):
         """Writes the schedule as JSON (``{"name": ..., "betas": [...]}``) to ``path``."""
-        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
+        Path(path).write_text(json.dumps(self.get_config()) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path):
@@ -188,7 +189,7 @@ class NoiseSchedule:
             config = json.loads(Path(path).read_text(encoding="utf-8"))
             betas = config["betas"]
         except (json.JSONDecodeError, KeyError, TypeError) as error:
-            raise ValueError(
+            raise InvalidInputError(
                 f"{path} is not a noise schedule JSON file ({{'betas': [...]}}): {error}"
             ) from error
         return cls(betas, name=config.get("name"))
@@ -210,7 +211,7 @@ class NoiseSchedule:
         for s, alpha_bar in enumerate(self.alphas_cumprod):
             inside = np.flatnonzero((train[1:] <= alpha_bar) & (alpha_bar <= train[:-1]))
             if inside.size == 0:
-                raise ValueError(
+                raise InvalidInputError(
                     f"Inference step {s} has alpha_bar = {alpha_bar:.6g}, outside the training "
                     f"schedule's range [{train[-1]:.6g}, {train[0]:.6g}], so no fractional "
                     "training step matches it. Use smaller betas early on (alpha_bar too high) "
@@ -261,5 +262,7 @@ def as_stateless_seed(seed):
         return tf.constant([int(seed) % 2**31, 0], tf.int32)
     seed = tf.convert_to_tensor(seed)
     if seed.shape.rank != 1 or seed.shape[0] != 2:
-        raise ValueError(f"seed must be a Python int or a [2] int tensor, got shape {seed.shape}.")
+        raise InvalidInputError(
+            f"seed must be a Python int or a [2] int tensor, got shape {seed.shape}."
+        )
     return tf.cast(seed, tf.int32)

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from ttszoo.diffusion.sampler import DiffusionSampler
 from ttszoo.diffusion.schedules import NoiseSchedule
+from ttszoo.errors import InvalidInputError
 from ttszoo.evaluation.logmel import log_mel_distance
 
 
@@ -96,9 +97,9 @@ def search_schedule(
     """
     candidates = [np.asarray(c, np.float64) for c in candidates]
     if not candidates:
-        raise ValueError("candidates is empty; give at least one beta sequence.")
+        raise InvalidInputError("candidates is empty; give at least one beta sequence.")
     if len({c.shape for c in candidates}) != 1:
-        raise ValueError("All candidate schedules must have the same number of steps.")
+        raise InvalidInputError("All candidate schedules must have the same number of steps.")
     length = int(reference_audio.shape[-1])
     sampler = None
     scores = np.full(len(candidates), np.inf)
@@ -117,6 +118,6 @@ def search_schedule(
         distance = log_mel_distance(audio, reference_audio, sample_rate, **(mel_kwargs or {}))
         scores[index] = float(np.mean(distance))
     if not np.isfinite(scores).any():
-        raise ValueError("No candidate schedule was valid for this sampler.")
+        raise InvalidInputError("No candidate schedule was valid for this sampler.")
     best = int(np.argmin(scores))
     return NoiseSchedule(candidates[best], name=f"searched-{candidates[best].size}"), scores

@@ -28,6 +28,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from ttszoo.errors import InvalidInputError
+
 tfd = tfp.distributions
 
 MAX_NUM_CLASSES = 2**16
@@ -51,7 +53,7 @@ def validate_num_classes(num_classes):
     if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer):
         raise TypeError(f"num_classes must be a Python int, got {num_classes!r}.")
     if not 2 <= int(num_classes) <= MAX_NUM_CLASSES:
-        raise ValueError(
+        raise InvalidInputError(
             f"num_classes must be between 2 and {MAX_NUM_CLASSES} (16-bit audio), got "
             f"{num_classes}. Finer quantisation is below float32 resolution near +-1."
         )
@@ -61,7 +63,7 @@ def validate_num_classes(num_classes):
 def validate_log_scale_min(log_scale_min):
     """Checks that ``log_scale_min`` is a finite Python number and returns it as a float."""
     if not np.isfinite(float(log_scale_min)):
-        raise ValueError(f"log_scale_min must be a finite number, got {log_scale_min!r}.")
+        raise InvalidInputError(f"log_scale_min must be a finite number, got {log_scale_min!r}.")
     return float(log_scale_min)
 
 
@@ -164,7 +166,7 @@ class DiscretizedMixture(tfd.Distribution):
             sizes.discard(None)
             sizes.discard(1)
             if len(sizes) > 1:
-                raise ValueError(
+                raise InvalidInputError(
                     "logits, locs and log_scales must have the same number of mixture components "
                     f"in their last dimension, got {self._logits.shape}, {self._locs.shape} and "
                     f"{self._log_scales.shape}."

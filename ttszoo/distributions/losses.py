@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from ttszoo.distributions.gaussian import GAUSSIAN_LOG_SCALE_MIN, DiscretizedGaussian
 from ttszoo.distributions.logistic_mixture import DiscretizedMixtureOfLogistics
+from ttszoo.errors import InvalidInputError
 
 FAMILIES = {"logistic": DiscretizedMixtureOfLogistics, "gaussian": DiscretizedGaussian}
 DEFAULT_LOG_SCALE_MIN = {"logistic": -7.0, "gaussian": GAUSSIAN_LOG_SCALE_MIN}
@@ -18,7 +19,7 @@ DEFAULT_LOG_SCALE_MIN = {"logistic": -7.0, "gaussian": GAUSSIAN_LOG_SCALE_MIN}
 
 def _check_family(family):
     if family not in FAMILIES:
-        raise ValueError(f"family must be one of {sorted(FAMILIES)}, got {family!r}.")
+        raise InvalidInputError(f"family must be one of {sorted(FAMILIES)}, got {family!r}.")
     return family
 
 
@@ -101,7 +102,7 @@ class DiscretizedMixtureLoss(keras.losses.Loss):
     ):
         dtype = keras.backend.standardize_dtype(dtype or "float32")
         if dtype not in ("float32", "float64"):
-            raise ValueError(
+            raise InvalidInputError(
                 f"DiscretizedMixtureLoss computes in float32 or float64, got dtype={dtype!r}. "
                 "Leave dtype unset under mixed precision; the loss casts y_pred to float32."
             )

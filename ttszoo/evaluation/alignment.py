@@ -29,6 +29,8 @@ the largest weight; Ren et al. 2019, FastSpeech) and the diagonality (share of t
 
 import numpy as np
 
+from ttszoo.errors import InvalidInputError
+
 
 def alignment_path(alignment):
     """The most-attended symbol of each output: ``[N, T]`` alignment -> ``[T]`` int."""
@@ -50,6 +52,46 @@ def diagonality(alignment, band=0.2):
     )
     total = alignment.sum()
     return float(alignment[distance <= band].sum() / total) if total > 0 else 0.0
+
+
+def _checked_inputs(alignment, forced, length_tolerance):
+    """The alignment as float64 [N, T] and ``forced`` as bool [T]; ValueError for bad input."""
+    alignment = np.asarray(alignment, np.float64)
+    if alignment.ndim != 2 or 0 in alignment.shape:
+        raise InvalidInputError(
+            f"alignment must be a non-empty [symbols, outputs] array, got shape {alignment.shape}."
+        )
+    if length_tolerance <= 1.0:
+        raise InvalidInputError(f"length_tolerance must be > 1, got {length_tolerance}.")
+    outputs = alignment.shape[1]
+    forced = np.zeros(outputs, bool) if forced is None else np.asarray(forced, bool)
+    if forced.shape != (outputs,):
+        raise InvalidInputError(
+            f"forced must hold one flag per output ({outputs}), got shape {forced.shape}."
+        )
+    return alignment, forced
+
+
+def _path_moves(alignment, forced, max_jump, max_backtrack):
+    """The furthest symbol reached by each output ([T], -1 before the first unforced output),
+    and whether the path jumps forward more than ``max_jump`` or falls back more than
+    ``max_backtrack`` symbols."""
+    own = np.where(forced, -1, alignment_path(alignment))  # forced outputs reach nothing
+    furthest = np.maximum.accumulate(own)
+    before = np.r_[-1, furthest[:-1]]
+    skip_jump = bool(((own - before > max_jump) & ~forced).any())
+    fell_back = bool(((own < before - max_backtrack) & ~forced).any())
+    return furthest, skip_jump, fell_back
+
+
+def _wrong_length(outputs, stopped, expected_outputs, length_tolerance):
+    """Whether a stopped utterance is too short or too long for ``expected_outputs``."""
+    if expected_outputs is None or not stopped:
+        return False, False
+    return (
+        outputs < expected_outputs / length_tolerance,
+        outputs > expected_outputs * length_tolerance,
+    )
 
 
 def alignment_report(
@@ -91,32 +133,12 @@ def alignment_report(
       ValueError: for an alignment that is not a non-empty 2-D array, or a ``forced`` mask of
         another length.
     """
-    alignment = np.asarray(alignment, np.float64)
-    if alignment.ndim != 2 or 0 in alignment.shape:
-        raise ValueError(
-            f"alignment must be a non-empty [symbols, outputs] array, got shape {alignment.shape}."
-        )
-    if length_tolerance <= 1.0:
-        raise ValueError(f"length_tolerance must be > 1, got {length_tolerance}.")
+    alignment, forced = _checked_inputs(alignment, forced, length_tolerance)
     symbols, outputs = alignment.shape
-    forced = np.zeros(outputs, bool) if forced is None else np.asarray(forced, bool)
-    if forced.shape != (outputs,):
-        raise ValueError(
-            f"forced must hold one flag per output ({outputs}), got shape {forced.shape}."
-        )
-    path = alignment_path(alignment)
-    own = np.where(forced, -1, path)  # forced outputs reach nothing
-    furthest = np.maximum.accumulate(own)  # [T], -1 before the first unforced output
-    before = np.r_[-1, furthest[:-1]]
-    skip_jump = bool(((own - before > max_jump) & ~forced).any())
-    fell_back = bool(((own < before - max_backtrack) & ~forced).any())
+    furthest, skip_jump, fell_back = _path_moves(alignment, forced, max_jump, max_backtrack)
     longest_stall = _longest_stall(furthest, symbols - 1)
-    if max_stay is None:
-        max_stay = max(8, 4 * outputs / symbols)
-    too_short = too_long = False
-    if expected_outputs is not None and stopped:
-        too_short = outputs < expected_outputs / length_tolerance
-        too_long = outputs > expected_outputs * length_tolerance
+    max_stay = max(8, 4 * outputs / symbols) if max_stay is None else max_stay
+    too_short, too_long = _wrong_length(outputs, stopped, expected_outputs, length_tolerance)
     unfinished = bool(stopped) and bool(furthest[-1] < symbols - 1 - end_tolerance)
     skip = bool(skip_jump or unfinished or too_short)
     repeat = bool(fell_back or too_long)
@@ -152,6 +174,6 @@ def _longest_stall(furthest, last):
 def failure_rates(reports):
     """Share of utterances with each failure, and the mean soft measures, over ``reports``."""
     if not reports:
-        raise ValueError("failure_rates needs at least one report.")
+        raise InvalidInputError("failure_rates needs at least one report.")
     keys = ("skip", "repeat", "stall", "no_stop", "failed", "focus_rate", "diagonality")
     return {key: float(np.mean([report[key] for report in reports])) for key in keys}

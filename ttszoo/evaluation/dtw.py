@@ -13,6 +13,8 @@ import librosa
 import numpy as np
 from scipy.spatial.distance import cdist
 
+from ttszoo.errors import InvalidInputError
+
 
 @dataclasses.dataclass(frozen=True)
 class Warping:
@@ -33,9 +35,13 @@ def dtw(cost):
     """Warps along the cheapest path of ``cost`` ``[I, J]`` (non-negative frame-pair costs)."""
     cost = np.asarray(cost, np.float64)
     if cost.ndim != 2 or 0 in cost.shape:
-        raise ValueError(f"dtw needs a non-empty [frames, frames] cost matrix, got {cost.shape}.")
+        raise InvalidInputError(
+            f"dtw needs a non-empty [frames, frames] cost matrix, got {cost.shape}."
+        )
     if not np.all(np.isfinite(cost)):
-        raise ValueError("The DTW cost matrix holds NaN or inf; check the features compared.")
+        raise InvalidInputError(
+            "The DTW cost matrix holds NaN or inf; check the features compared."
+        )
     accumulated, path = librosa.sequence.dtw(C=cost, backtrack=True)
     path = np.asarray(path[::-1], np.int64)
     total = float(accumulated[-1, -1])
@@ -57,7 +63,7 @@ def euclidean_costs(a, b):
 def _frames(a, b):
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or 0 in a.shape + b.shape:
-        raise ValueError(
+        raise InvalidInputError(
             f"Need two non-empty [frames, features] arrays with the same features, got {a.shape} "
             f"and {b.shape}."
         )

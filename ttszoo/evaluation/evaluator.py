@@ -154,15 +154,7 @@ class Evaluator:
             other sentences), or not one reference per sentence.
         """
         sentences = list(sentences)
-        if len(sentences) < 2:
-            raise InvalidInputError(
-                "Evaluation needs at least 2 sentences: each synthesis is also compared with the "
-                "other sentences' references (the ceiling and retrieval)."
-            )
-        if len(references) != len(sentences):
-            raise InvalidInputError(
-                f"Got {len(sentences)} sentences but {len(references)} references."
-            )
+        _check_pairs(sentences, references)
         out_dir = Path(out_dir)
         names = sentence_file_names(len(sentences))
         syntheses, refs, floors, pictures = [], [], [], []
@@ -180,16 +172,7 @@ class Evaluator:
             refs.append(reference)
             floors.append(self.floor_features(reference))
             if self.plots:
-                pictures.append(
-                    plot_sentence(
-                        out_dir / "pictures" / f"{name}.png",
-                        f"{name}: {text}",
-                        synthesis.alignment,
-                        synthesis.forced,
-                        synthesis.features.mel,
-                        reference.mel,
-                    )
-                )
+                pictures.append(_picture(out_dir, name, text, synthesis, reference))
         scores = score_distances(
             [synthesis.features for synthesis in syntheses], refs, floors, self.progress
         )
@@ -298,3 +281,26 @@ def evaluate(
             sentences, Path(out_dir) / "references", espeak_voice or VOICE, progress
         )
     return evaluator.evaluate(sentences, paths, out_dir)
+
+
+def _check_pairs(sentences, references):
+    """Raises InvalidInputError unless there are 2+ sentences, each with one reference."""
+    if len(sentences) < 2:
+        raise InvalidInputError(
+            "Evaluation needs at least 2 sentences: each synthesis is also compared with the "
+            "other sentences' references (the ceiling and retrieval)."
+        )
+    if len(references) != len(sentences):
+        raise InvalidInputError(f"Got {len(sentences)} sentences but {len(references)} references.")
+
+
+def _picture(out_dir, name, text, synthesis, reference):
+    """Plots one sentence's alignment and mels into ``out_dir/pictures/<name>.png``."""
+    return plot_sentence(
+        out_dir / "pictures" / f"{name}.png",
+        f"{name}: {text}",
+        synthesis.alignment,
+        synthesis.forced,
+        synthesis.features.mel,
+        reference.mel,
+    )

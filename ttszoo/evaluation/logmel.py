@@ -6,6 +6,8 @@ with the L1 distance of log-mel spectrograms) and as a cheap vocoder quality pro
 
 import tensorflow as tf
 
+from ttszoo.errors import InvalidInputError
+
 
 def log_mel_spectrogram(
     audio,
@@ -33,7 +35,9 @@ def log_mel_spectrogram(
     """
     audio = tf.cast(audio, tf.float32)
     if n_fft > audio.shape[-1]:
-        raise ValueError(f"n_fft={n_fft} is longer than the audio ({audio.shape[-1]} samples).")
+        raise InvalidInputError(
+            f"n_fft={n_fft} is longer than the audio ({audio.shape[-1]} samples)."
+        )
     magnitude = tf.abs(tf.signal.stft(audio, n_fft, hop_length, fft_length=n_fft, pad_end=True))
     weights = tf.signal.linear_to_mel_weight_matrix(
         num_mel_bins=num_mels,
@@ -59,7 +63,7 @@ def log_mel_distance(audio, reference, sample_rate, **mel_kwargs):
     audio = tf.convert_to_tensor(audio)
     reference = tf.convert_to_tensor(reference)
     if audio.shape != reference.shape:
-        raise ValueError(
+        raise InvalidInputError(
             f"audio and reference must have the same shape, got {audio.shape} and "
             f"{reference.shape}; trim or pad them to one length first."
         )

@@ -13,6 +13,8 @@ diagonal holds each synthesis against its own reference. From it (docs/evaluatio
 
 import numpy as np
 
+from ttszoo.errors import InvalidInputError
+
 LENGTH_BUCKETS = ("< 40", "40-80", "> 80")
 """Text lengths in characters: under 40, 40 to 80 inclusive, over 80."""
 
@@ -27,7 +29,7 @@ def length_bucket(text):
 def _square(distances):
     distances = np.asarray(distances, np.float64)
     if distances.ndim != 2 or distances.shape[0] != distances.shape[1] or len(distances) < 2:
-        raise ValueError(
+        raise InvalidInputError(
             "Ceilings and retrieval compare each synthesis with the other sentences' references: "
             f"they need a square [sentences, sentences] matrix of at least 2, got {distances.shape}."
         )

@@ -27,6 +27,7 @@ import librosa
 import numpy as np
 
 from ttszoo.audio import compute_features, denormalize_db
+from ttszoo.errors import InvalidInputError
 from ttszoo.evaluation.dtw import euclidean_costs
 
 MCD_SCALE = 10.0 / np.log(10.0) * np.sqrt(2.0)
@@ -55,7 +56,7 @@ def mel_cepstra(mel_db, order=DEFAULT_ORDER):
     mel_db = np.asarray(mel_db, np.float64)
     bands = mel_db.shape[-1]
     if not 1 <= order < bands:
-        raise ValueError(
+        raise InvalidInputError(
             f"The mel-cepstral order must be in [1, n_mels - 1] = [1, {bands - 1}], got {order}."
         )
     mfcc = librosa.feature.mfcc(S=mel_db.T, n_mfcc=order + 1, dct_type=2, norm="ortho").T

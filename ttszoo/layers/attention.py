@@ -12,6 +12,7 @@ alignment of step 4 below in place of the per-head softmax.
 import keras
 import tensorflow as tf
 
+from ttszoo.errors import InvalidInputError
 from ttszoo.layers import monotonic as monotonic_ops
 from ttszoo.layers.multi_head_attention import MultiHeadAttention
 
@@ -64,7 +65,7 @@ def _check_head_selection(head_selection):
         or not isinstance(head_selection, int | float)
         or not 0.0 <= head_selection <= 1.0
     ):
-        raise ValueError(
+        raise InvalidInputError(
             "head_selection must be 'argmax' or a focus-rate threshold in [0, 1], "
             f"got {head_selection!r}."
         )
@@ -190,7 +191,7 @@ class StepwiseMonotonicMultiHeadAttention(MultiHeadAttention):
             **kwargs,
         )
         if noise_std < 0.0:
-            raise ValueError(f"noise_std must be >= 0, got {noise_std!r}.")
+            raise InvalidInputError(f"noise_std must be >= 0, got {noise_std!r}.")
         _check_head_selection(head_selection)
         monotonic_ops.check_choice("space", space, monotonic_ops.SPACES)
         monotonic_ops.check_choice(

@@ -23,6 +23,7 @@ channel groups per frame, so it stays causal; ``"none"``), ``dropout`` and, for 
 import keras
 import tensorflow as tf
 
+from ttszoo.errors import InvalidInputError
 from ttszoo.layers.validation import check_channels, check_positive_int
 
 NORMS = ("layer", "batch", "weight", "group", "none")
@@ -31,11 +32,11 @@ HIGHWAY_ACTIVATIONS = ("linear", "relu")
 
 def _check_common(norm, dropout, groups):
     if norm not in NORMS:
-        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}.")
+        raise InvalidInputError(f"norm must be one of {NORMS}, got {norm!r}.")
     if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}.")
+        raise InvalidInputError(f"dropout must be in [0, 1), got {dropout}.")
     if groups < 1:
-        raise ValueError(f"groups must be >= 1, got {groups}.")
+        raise InvalidInputError(f"groups must be >= 1, got {groups}.")
 
 
 def _weight_normalized(direction, gain, axes):
@@ -366,7 +367,7 @@ class HighwayConv1D(keras.layers.Layer):
         super().__init__(**kwargs)
         _check_common(norm, dropout, groups)
         if highway_activation not in HIGHWAY_ACTIVATIONS:
-            raise ValueError(
+            raise InvalidInputError(
                 f"highway_activation must be one of {HIGHWAY_ACTIVATIONS}, got {highway_activation!r}."
             )
         self.kernel_size = kernel_size
@@ -465,7 +466,7 @@ class TransposedConv1D(keras.layers.Layer):
         super().__init__(**kwargs)
         _check_common(norm, dropout, groups)
         if filters < 1 or kernel_size < 1 or strides < 1:
-            raise ValueError(
+            raise InvalidInputError(
                 f"filters, kernel_size and strides must be >= 1, got {filters}, {kernel_size}, {strides}."
             )
         self.filters = filters

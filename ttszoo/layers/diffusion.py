@@ -11,6 +11,7 @@ import math
 import keras
 import tensorflow as tf
 
+from ttszoo.errors import InvalidInputError
 from ttszoo.layers.tracking import track_layers
 
 LEAKY_SLOPE = 0.2
@@ -51,7 +52,7 @@ class NoiseLevelEncoding(keras.layers.Layer):
     def __init__(self, channels, scale=5000.0, max_period=10000.0, **kwargs):
         super().__init__(**kwargs)
         if channels <= 0 or channels % 2:
-            raise ValueError(f"channels must be a positive even number, got {channels}.")
+            raise InvalidInputError(f"channels must be a positive even number, got {channels}.")
         self.channels = channels
         self.scale = scale
         self.max_period = max_period
@@ -188,7 +189,9 @@ class UBlock(keras.layers.Layer):
     def __init__(self, channels, factor, dilations=(1, 2, 4, 8), **kwargs):
         super().__init__(**kwargs)
         if len(dilations) != 4:
-            raise ValueError(f"A UBlock has four dilated convolutions; got dilations {dilations}.")
+            raise InvalidInputError(
+                f"A UBlock has four dilated convolutions; got dilations {dilations}."
+            )
         self.channels = channels
         self.factor = factor
         self.dilations = tuple(dilations)

@@ -26,6 +26,8 @@ The multi-discriminators return a list of such pairs, one per sub-discriminator.
 import keras
 import tensorflow as tf
 
+from ttszoo.errors import InvalidInputError
+
 LEAKY_SLOPE = 0.1
 
 
@@ -68,7 +70,7 @@ class PeriodDiscriminator(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         if period < 1:
-            raise ValueError(f"period must be >= 1, got {period}.")
+            raise InvalidInputError(f"period must be >= 1, got {period}.")
         self.period = int(period)
         self.channels = tuple(int(c) for c in channels)
         self.kernel_size = int(kernel_size)
@@ -283,7 +285,7 @@ class MultiScaleDiscriminator(keras.layers.Layer):
     def __init__(self, scales=3, layers=SCALE_LAYERS, **kwargs):
         super().__init__(**kwargs)
         if scales < 1:
-            raise ValueError(f"scales must be >= 1, got {scales}.")
+            raise InvalidInputError(f"scales must be >= 1, got {scales}.")
         self.scales = int(scales)
         self.layer_specs = tuple(tuple(int(v) for v in spec) for spec in layers)
         for i in range(self.scales):

@@ -14,6 +14,8 @@ scalar; callers sum or average them over sub-discriminators (docs/vocoders_gan.m
 
 import tensorflow as tf
 
+from ttszoo.errors import InvalidInputError
+
 ADVERSARIAL_LOSSES = ("least_squares", "hinge")
 
 
@@ -49,7 +51,9 @@ def discriminator_loss(kind, real, fake):
         return least_squares_discriminator_loss(real, fake)
     if kind == "hinge":
         return hinge_discriminator_loss(real, fake)
-    raise ValueError(f"The adversarial loss must be one of {ADVERSARIAL_LOSSES}, got {kind!r}.")
+    raise InvalidInputError(
+        f"The adversarial loss must be one of {ADVERSARIAL_LOSSES}, got {kind!r}."
+    )
 
 
 def generator_loss(kind, fake):
@@ -58,13 +62,15 @@ def generator_loss(kind, fake):
         return least_squares_generator_loss(fake)
     if kind == "hinge":
         return hinge_generator_loss(fake)
-    raise ValueError(f"The adversarial loss must be one of {ADVERSARIAL_LOSSES}, got {kind!r}.")
+    raise InvalidInputError(
+        f"The adversarial loss must be one of {ADVERSARIAL_LOSSES}, got {kind!r}."
+    )
 
 
 def feature_matching_loss(real_maps, fake_maps):
     """``sum_i mean(|real_maps[i] - fake_maps[i]|)`` over two equal-length lists of tensors."""
     if len(real_maps) != len(fake_maps):
-        raise ValueError(
+        raise InvalidInputError(
             f"Feature matching needs as many real as generated feature maps, got "
             f"{len(real_maps)} and {len(fake_maps)}."
         )

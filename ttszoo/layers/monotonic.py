@@ -27,6 +27,8 @@ with its exact recursive form, its closed (parallel) form and its hard form.
 import numpy as np
 import tensorflow as tf
 
+from ttszoo.errors import InvalidInputError
+
 SPACES = ("log", "probability")
 END_OF_MEMORY_RULES = ("keep", "leak")
 RAFFEL_MODES = ("recursive", "parallel", "hard")
@@ -38,7 +40,7 @@ LOG_ZERO = -1e9
 def check_choice(name, value, choices):
     """Raises ValueError unless ``value`` is one of ``choices``."""
     if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}.")
+        raise InvalidInputError(f"{name} must be one of {choices}, got {value!r}.")
 
 
 def _shift_right(x, fill):

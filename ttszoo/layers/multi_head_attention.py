@@ -26,6 +26,7 @@ import math
 import keras
 import tensorflow as tf
 
+from ttszoo.errors import InvalidInputError
 from ttszoo.layers.validation import check_positive_int
 
 # The energy of a masked key: finite, so a row with no valid key stays finite (a uniform softmax).
@@ -77,7 +78,7 @@ class MultiHeadAttention(keras.layers.Layer):
         check_positive_int(value_dim, "value_dim", allow_none=True)
         check_positive_int(output_dim, "output_dim", allow_none=True)
         if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}.")
+            raise InvalidInputError(f"dropout must be in [0, 1), got {dropout!r}.")
         self.num_heads = num_heads
         self.key_dim = key_dim
         self.value_dim = key_dim if value_dim is None else value_dim

@@ -14,10 +14,12 @@ output length ``time * r`` stays static, which ``jit_compile=True`` and TPUs nee
 import keras
 import tensorflow as tf
 
+from ttszoo.errors import InvalidInputError
+
 
 def _check_reduction_factor(r, max_r):
     if isinstance(r, bool) or not isinstance(r, int) or not 1 <= r <= max_r:
-        raise ValueError(
+        raise InvalidInputError(
             f"The reduction factor r must be an int with 1 <= r <= max_r={max_r}, got {r!r}. "
             "Raise max_r (it sets the projection size) or pick a smaller r."
         )
@@ -100,9 +102,9 @@ class ReductionProjection(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-            raise ValueError(f"channels must be a positive int, got {channels!r}.")
+            raise InvalidInputError(f"channels must be a positive int, got {channels!r}.")
         if isinstance(max_r, bool) or not isinstance(max_r, int) or max_r < 1:
-            raise ValueError(f"max_r must be a positive int, got {max_r!r}.")
+            raise InvalidInputError(f"max_r must be a positive int, got {max_r!r}.")
         self.channels = channels
         self.max_r = max_r
         self.r = max_r if r is None else r
@@ -183,27 +185,27 @@ class ReductionFactorSchedule:
         try:
             pairs = [tuple(pair) for pair in breakpoints]
         except TypeError as error:
-            raise ValueError(
+            raise InvalidInputError(
                 f"breakpoints must be a list of [step, r] pairs, got {breakpoints!r}."
             ) from error
         if not pairs:
-            raise ValueError("breakpoints is empty: give at least [[0, r]].")
+            raise InvalidInputError("breakpoints is empty: give at least [[0, r]].")
         for index, pair in enumerate(pairs):
             if len(pair) != 2 or not all(
                 isinstance(value, int) and not isinstance(value, bool) for value in pair
             ):
-                raise ValueError(
+                raise InvalidInputError(
                     f"Breakpoint {index} is {list(pair)!r}; each breakpoint must be [step, r] "
                     "with two ints."
                 )
         if pairs[0][0] != 0:
-            raise ValueError(
+            raise InvalidInputError(
                 f"The first breakpoint is at step {pairs[0][0]}; start the schedule at step 0, "
                 f"for example [[0, {pairs[0][1]}], ...]."
             )
         for index in range(1, len(pairs)):
             if pairs[index][0] <= pairs[index - 1][0]:
-                raise ValueError(
+                raise InvalidInputError(
                     f"Breakpoint steps must increase strictly, but breakpoint {index} "
                     f"(step {pairs[index][0]}) follows step {pairs[index - 1][0]}."
                 )
@@ -211,7 +213,7 @@ class ReductionFactorSchedule:
         self.max_r = largest if max_r is None else max_r
         for step, r in pairs:
             if not 1 <= r <= self.max_r:
-                raise ValueError(
+                raise InvalidInputError(
                     f"The breakpoint at step {step} has r={r}, outside 1 <= r <= max_r="
                     f"{self.max_r}. Raise the projection's max_r or lower this r."
                 )

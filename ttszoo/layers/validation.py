@@ -2,13 +2,15 @@
 
 import numpy as np
 
+from ttszoo.errors import InvalidInputError
+
 
 def check_positive_int(value, name, minimum=1, allow_none=False):
     """Returns ``value`` as an int; raises ``ValueError`` unless it is an int ``>= minimum``."""
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
+        raise InvalidInputError(f"{name} must be an int >= {minimum}, got {value!r}.")
     return int(value)
 
 

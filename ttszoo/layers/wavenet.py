@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ttszoo.errors import InvalidInputError
 from ttszoo.layers.conv import DilatedConv1D
 from ttszoo.layers.validation import check_channels, check_positive_int
 
@@ -61,7 +62,7 @@ class GatedResidualBlock(keras.layers.Layer):
         self.residual_channels = check_positive_int(residual_channels, "residual_channels")
         self.gate_channels = check_positive_int(gate_channels, "gate_channels", minimum=2)
         if self.gate_channels % 2:
-            raise ValueError(
+            raise InvalidInputError(
                 f"gate_channels must be even (half filter, half gate), got {gate_channels}."
             )
         self.skip_channels = check_positive_int(skip_channels, "skip_channels")

@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from ttszoo.audio import tf_spectrogram
 from ttszoo.audio.config import AudioConfig
+from ttszoo.errors import InvalidInputError
 from ttszoo.layers import gan_losses
 from ttszoo.models.base import LossGroup, VocoderModel
 from ttszoo.models.vocoder_windows import check_aligned, generate_in_windows, random_segments
@@ -80,19 +81,19 @@ class GANVocoder(VocoderModel):
     ):
         super().__init__(**kwargs)
         if adversarial_loss not in gan_losses.ADVERSARIAL_LOSSES:
-            raise ValueError(
+            raise InvalidInputError(
                 f"adversarial_loss must be one of {gan_losses.ADVERSARIAL_LOSSES}, got "
                 f"{adversarial_loss!r}."
             )
         weights = dict(discriminator_weights or {})
         unknown = sorted(set(weights) - set(self.discriminator_groups))
         if unknown:
-            raise ValueError(
+            raise InvalidInputError(
                 f"discriminator_weights names {unknown}, but {type(self).__name__}'s "
                 f"discriminator groups are {list(self.discriminator_groups)}."
             )
         if segment_frames < 1 or chunk_frames < 1 or context_frames < 0:
-            raise ValueError(
+            raise InvalidInputError(
                 f"segment_frames and chunk_frames must be >= 1 and context_frames >= 0, got "
                 f"{segment_frames}, {chunk_frames} and {context_frames}."
             )
@@ -249,9 +250,9 @@ class GANVocoder(VocoderModel):
         """
         mel = tf.convert_to_tensor(mel)
         if mel.shape.rank != 3:
-            raise ValueError(f"mel must be [batch, frames, n_mels], got shape {mel.shape}.")
+            raise InvalidInputError(f"mel must be [batch, frames, n_mels], got shape {mel.shape}.")
         if mel.shape[-1] is not None and mel.shape[-1] != self.n_mels:
-            raise ValueError(
+            raise InvalidInputError(
                 f"This {type(self).__name__} takes mels of {self.n_mels} bands, got {mel.shape[-1]}; "
                 "use the audio settings it was trained with."
             )

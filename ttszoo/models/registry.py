@@ -19,7 +19,7 @@ import dataclasses
 import difflib
 
 import gin
-from ttszoo.errors import TTSZooError
+from ttszoo.errors import InvalidInputError, TTSZooError
 from ttszoo.models.base import FAMILIES, TTSModel, missing_methods
 
 
@@ -133,7 +133,7 @@ def get_model(name=gin.REQUIRED, **overrides):
 def list_models(family=None):
     """Returns the registered models' ``ModelInfo``, sorted by name, optionally of one family."""
     if family is not None and family not in FAMILIES:
-        raise ValueError(f"family must be one of {FAMILIES} or None, got {family!r}.")
+        raise InvalidInputError(f"family must be one of {FAMILIES} or None, got {family!r}.")
     return [
         info for _, info in sorted(_REGISTRY.items()) if family is None or info.family == family
     ]

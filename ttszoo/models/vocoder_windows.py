@@ -11,6 +11,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ttszoo.errors import InvalidInputError
+
 
 def random_segments(mel, audio, lengths, segment_frames, hop_length, seed_generator):
     """Random aligned crops of ``segment_frames`` frames: ``(mel [B, F, M], audio [B, F * hop])``.
@@ -48,7 +50,7 @@ def check_aligned(mel, audio, hop_length, model_name, factors_hint):
     """Raises a ValueError unless ``audio`` has ``hop_length`` samples per ``mel`` frame."""
     frames, samples = mel.shape[1], audio.shape[1]
     if frames is not None and samples is not None and samples != frames * hop_length:
-        raise ValueError(
+        raise InvalidInputError(
             f"The audio has {samples} samples for {frames} mel frames, i.e. a hop of "
             f"{samples / frames:g}, but this {model_name} has a hop of {hop_length} "
             f"({factors_hint}). Preprocess with an AudioConfig whose hop_length is "
@@ -68,7 +70,7 @@ def crossfade_weights(window_samples, context_samples):
     margin = context_samples // 2
     fade = 2 * context_samples - 2 * margin
     if window_samples < 2 * (margin + fade):
-        raise ValueError(
+        raise InvalidInputError(
             f"A chunk of {window_samples} samples is too short for two crossfades of {fade} "
             f"samples plus margins of {margin}; use chunk_frames >= 2 * overlap_frames."
         )
@@ -106,7 +108,7 @@ def generate_in_chunks(generate, mel, hop_length, chunk_frames, overlap_frames):
     batch, frames, _ = mel.shape
     batch = tf.shape(mel)[0] if batch is None else batch
     if chunk_frames <= 0 or overlap_frames < 0:
-        raise ValueError(
+        raise InvalidInputError(
             f"chunk_frames must be positive and overlap_frames non-negative, got "
             f"{chunk_frames} and {overlap_frames}."
         )
@@ -152,7 +154,7 @@ def generate_in_windows(generate, mel, hop_length, chunk_frames, context_frames)
       ``[B, T * hop_length]`` float32 audio.
     """
     if chunk_frames <= 0 or context_frames < 0:
-        raise ValueError(
+        raise InvalidInputError(
             f"chunk_frames must be positive and context_frames non-negative, got "
             f"{chunk_frames} and {context_frames}."
         )

@@ -16,6 +16,8 @@ followed by white space, so it never ends one.
 import dataclasses
 import re
 
+from ttszoo.errors import InvalidInputError
+
 SENTENCE = "sentence"
 CLAUSE = "clause"
 WORD = "word"
@@ -117,7 +119,7 @@ def split_long_sentence(sentence, max_length, length=len):
       list of ``Segment``; the last one's boundary is ``"sentence"``.
     """
     if max_length < 1:
-        raise ValueError(f"max_length must be >= 1, got {max_length}.")
+        raise InvalidInputError(f"max_length must be >= 1, got {max_length}.")
     segments, current = [], []
 
     def flush():

@@ -19,6 +19,7 @@ The callbacks are registered with gin here, under ``ttszoo.training`` (gin files
 import keras
 
 import gin
+from ttszoo.errors import InvalidInputError
 from ttszoo.layers.attention import StepwiseMonotonicMultiHeadAttention
 from ttszoo.layers.reduction import ReductionFactorSchedule, ReductionProjection
 
@@ -37,7 +38,7 @@ def rebuild_step_functions(model):
 
 def _check_step(name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be an int >= 0, got {value!r}.")
+        raise InvalidInputError(f"{name} must be an int >= 0, got {value!r}.")
 
 
 class StepSwitch(keras.callbacks.Callback):
@@ -64,7 +65,7 @@ class StepSwitch(keras.callbacks.Callback):
     def targets(self, model):
         """The objects that carry ``attribute``: the model itself by default."""
         if not hasattr(model, self.attribute):
-            raise ValueError(
+            raise InvalidInputError(
                 f"The model {model.name!r} has no {self.attribute!r} attribute, so "
                 f"{type(self).__name__} has nothing to switch. Remove the callback."
             )
@@ -121,7 +122,7 @@ def _layers_of_type(model, layer_type):
         layer for layer in model._flatten_layers(include_self=True) if isinstance(layer, layer_type)
     ]
     if not found:
-        raise ValueError(
+        raise InvalidInputError(
             f"The model {model.name!r} has no {layer_type.__name__} layer, so this callback has "
             "nothing to change. Remove the callback or add the layer."
         )
@@ -157,7 +158,7 @@ class ReductionFactorCallback(StepSwitch):
     def check(self, model):
         for projection in self.targets(model):
             if self.schedule.max_r > projection.max_r:
-                raise ValueError(
+                raise InvalidInputError(
                     f"The schedule reaches r={self.schedule.max_r}, but {projection.name!r} was "
                     f"built with max_r={projection.max_r}. Build it with a larger max_r."
                 )

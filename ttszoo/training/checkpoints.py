@@ -24,7 +24,7 @@ import time
 import tensorflow as tf
 from absl import logging
 
-from ttszoo.errors import TTSZooError
+from ttszoo.errors import InvalidInputError, TTSZooError
 
 _NAME = re.compile(r"^ckpt-(\d+)(\.complete|\.index|\.data-.*|\.complete\.tmp.*)$")
 _MARKER = ".complete"
@@ -165,7 +165,7 @@ class CheckpointStore:
 
     def __init__(self, directory, checkpoint, keep=5, is_chief=True, worker_id=0):
         if keep < 1:
-            raise ValueError(f"keep must be at least 1 checkpoint, got {keep}.")
+            raise InvalidInputError(f"keep must be at least 1 checkpoint, got {keep}.")
         self.directory = str(directory)
         self.checkpoint = checkpoint
         self.keep = keep

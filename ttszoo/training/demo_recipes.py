@@ -9,6 +9,7 @@ and benchmarks/accelerator_check.py both build their trainers here (docs/distrib
 import tensorflow as tf
 
 import gin
+from ttszoo.errors import InvalidInputError
 from ttszoo.training.gin_config import parse_gin
 from ttszoo.training.optimization import make_optimizer
 from ttszoo.training.trainer import Trainer
@@ -47,7 +48,9 @@ def parse_static_demo_recipe(name, precision="mixed_bfloat16", params=()):
     """Clears gin and parses ``name``'s demo recipe with one length bucket, ``precision`` and
     the extra bindings ``params`` (e.g. ``"BATCH_SIZE = 2"``)."""
     if precision not in PRECISION_FILES:
-        raise ValueError(f"precision must be one of {sorted(PRECISION_FILES)}, got {precision!r}.")
+        raise InvalidInputError(
+            f"precision must be one of {sorted(PRECISION_FILES)}, got {precision!r}."
+        )
     gin.clear_config()
     parse_gin([demo_recipe(name), *PRECISION_FILES[precision]], [*STATIC_SHAPE_BINDINGS, *params])
 

@@ -19,6 +19,7 @@ from absl import logging
 from tqdm import tqdm
 
 import gin
+from ttszoo.errors import InvalidInputError
 from ttszoo.models.base import TTSModel
 from ttszoo.models.registry import get_model
 from ttszoo.training import loss_groups
@@ -70,12 +71,12 @@ def _global_batch_size(dataset, replicas, split):
     spec = tf.nest.flatten(dataset.element_spec)[0]
     batch = spec.shape[0] if spec.shape.rank else None
     if batch is None:
-        raise ValueError(
+        raise InvalidInputError(
             f"The {split} dataset must have a static batch size (batch with drop_remainder=True), "
             f"so that every compiled step sees the same shapes; got element spec {dataset.element_spec}."
         )
     if batch % replicas:
-        raise ValueError(
+        raise InvalidInputError(
             f"The {split} batch size {batch} does not divide among {replicas} replicas; use a "
             f"multiple of {replicas}."
         )
@@ -134,9 +135,9 @@ class Trainer:
         records_dir=None,
     ):
         if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+            raise InvalidInputError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
         if steps_per_execution < 1:
-            raise ValueError(f"steps_per_execution must be >= 1, got {steps_per_execution}.")
+            raise InvalidInputError(f"steps_per_execution must be >= 1, got {steps_per_execution}.")
         self.directory = ModelDirectory(model_dir)
         self.strategy = strategy
         self.replicas = strategy.num_replicas_in_sync
@@ -418,7 +419,9 @@ class Trainer:
             self.callbacks.on_test_batch_end(batches, {k: float(v) for k, v in losses.items()})
             batches += 1
         if batches == 0:
-            raise ValueError("The validation dataset is empty; give it at least one full batch.")
+            raise InvalidInputError(
+                "The validation dataset is empty; give it at least one full batch."
+            )
         means = {name: total / batches for name, total in totals.items()}
         self.callbacks.on_test_end(means)
         if step is not None:
@@ -485,6 +488,42 @@ def _with_trainer_settings(function):
     return function
 
 
+def _check_settings(settings):
+    """Raises InvalidInputError for a keyword of ``train()`` that is no Trainer setting."""
+    unknown = sorted(set(settings) - set(_TRAINER_SETTINGS))
+    if unknown:
+        raise InvalidInputError(
+            f"train() got unknown settings {unknown}; the trainer's settings are "
+            f"{sorted(_TRAINER_SETTINGS)}."
+        )
+
+
+def _gin_make_dataset():
+    """``ttszoo.data.make_dataset`` with its gin bindings."""
+    from ttszoo.data import make_dataset
+
+    return gin.get_configurable(make_dataset)
+
+
+def _make_trainer(
+    model_dir, strategy, model_fn, optimizer_fn, dataset_fn, records_dir, features, settings
+):
+    """The ``Trainer`` of ``train()``, with a validation split unless ``validate_every=0``."""
+    validate = settings.get("validate_every", _TRAINER_SETTINGS["validate_every"])
+    validation = dataset_fn(records_dir, split="validation") if validate else None
+    return Trainer(
+        model_dir,
+        strategy,
+        model_fn,
+        optimizer_fn,
+        dataset_fn(records_dir, split="train"),
+        validation,
+        features=features,
+        records_dir=records_dir,
+        **settings,
+    )
+
+
 @gin.configurable(module="ttszoo.training")
 @_with_trainer_settings
 def train(
@@ -523,39 +562,20 @@ def train(
       FeaturesMismatchError, FingerprintMismatchError, VocabularyMismatchError: the records or
         the model do not fit the directory; nothing was written into it.
     """
-    unknown = sorted(set(settings) - set(_TRAINER_SETTINGS))
-    if unknown:
-        raise ValueError(
-            f"train() got unknown settings {unknown}; the trainer's settings are "
-            f"{sorted(_TRAINER_SETTINGS)}."
-        )
-    if dataset_fn is None:
-        from ttszoo.data import make_dataset
-
-        dataset_fn = gin.get_configurable(make_dataset)
+    _check_settings(settings)
+    dataset_fn = dataset_fn or _gin_make_dataset()
     strategy = strategy or strategies.make_strategy(tpu)
     chief = strategies.is_chief(strategy)
     directory = ModelDirectory(model_dir)
     with model_directory_lock(model_dir) if chief else contextlib.nullcontext():
         # Every compatibility check passes before the first write into the directory
         # (ttszoo/training/compatibility.py): features here, the model's in Trainer.
-        if records_dir is None:
-            records_dir = directory.records_dir()
+        records_dir = directory.records_dir() if records_dir is None else records_dir
         features = read_records_features(records_dir)
         if chief:
             check_features(directory, features, records_dir)
-        validate = settings.get("validate_every", _TRAINER_SETTINGS["validate_every"])
-        validation = dataset_fn(records_dir, split="validation") if validate else None
-        trainer = Trainer(
-            model_dir,
-            strategy,
-            model_fn,
-            optimizer_fn,
-            dataset_fn(records_dir, split="train"),
-            validation,
-            features=features,
-            records_dir=records_dir,
-            **settings,
+        trainer = _make_trainer(
+            model_dir, strategy, model_fn, optimizer_fn, dataset_fn, records_dir, features, settings
         )
         if chief and records_dir is not None:
             directory.copy_features(records_dir)

@@ -23,6 +23,7 @@ import math
 import keras
 import tensorflow as tf
 
+from ttszoo.errors import InvalidInputError
 from ttszoo.layers.conv import DilatedConv1D, HighwayConv1D, TransposedConv1D
 from ttszoo.layers.tracking import track_layers
 
@@ -216,7 +217,7 @@ class SSRNStack(_ConvStack):
     def __init__(self, c=512, n_linear=1025, reduction_factor=4, deconv_kernel_size=3, **kwargs):
         super().__init__(**kwargs)
         if reduction_factor < 1 or reduction_factor & (reduction_factor - 1):
-            raise ValueError(
+            raise InvalidInputError(
                 f"SSRN upsamples time with stride-2 deconvolutions, so reduction_factor must be a "
                 f"power of two (1, 2, 4, 8, ...), got {reduction_factor}."
             )

@@ -79,6 +79,10 @@ def synthesize_autoregressively(
       utterance; False: the ``max_steps`` guard did), ``"forced"`` bool [B, T] (the step's
       attention was replaced by forcibly incremental attention; False after the end) and
       ``"forced_steps"`` int32 [B] (their number).
+
+    Long because the decoder step is a closure over the encoded text that ``tf.while_loop``
+    traces as one body: the loop state it returns, the initial state and the unpacking after
+    the loop must agree position by position, so they stay side by side in one function.
     """
     if attention_mode not in ATTENTION_MODES:
         raise ValueError(

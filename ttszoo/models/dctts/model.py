@@ -17,8 +17,10 @@ spectrogram at the full rate.
 
 import tensorflow as tf
 
+from ttszoo.errors import InvalidInputError
 from ttszoo.layers.attention import focus_rate
 from ttszoo.layers.conv import HIGHWAY_ACTIVATIONS, NORMS
+from ttszoo.layers.validation import check_positive_int
 from ttszoo.losses import guided_attention_loss
 from ttszoo.models.base import AcousticModel, VocoderModel
 from ttszoo.models.dctts.blocks import AudioDecoder, AudioEncoder, SSRNStack, TextEncoder
@@ -35,7 +37,7 @@ PAPER = (
 def _check_bins(batch_value, expected, what, setting):
     bins = batch_value.shape[-1]
     if bins is not None and bins != expected:
-        raise ValueError(
+        raise InvalidInputError(
             f"The batch has {bins} {what} bins but the model was built for {expected}; set "
             f"{setting} = {bins} (the records' audio config) or preprocess with matching settings."
         )
@@ -43,7 +45,7 @@ def _check_bins(batch_value, expected, what, setting):
 
 def _check_frame_multiple(frames, r):
     if frames is not None and frames % r:
-        raise ValueError(
+        raise InvalidInputError(
             f"The batch has {frames} frames, not a multiple of the reduction factor {r}; build "
             f"the dataset with make_dataset(frame_multiple={r})."
         )
@@ -60,17 +62,21 @@ def _common_config(model):
     )
 
 
-def _check_common(norm, highway_activation, reduction_factor):
+def _check_common(norm, highway_activation, reduction_factor, sizes):
+    """Raises InvalidInputError for a bad setting shared by Text2Mel and SSRN, or a size
+    (``{"Text2Mel.d": d, ...}``, named as gin binds it) that is not a positive int."""
+    for name, value in sizes.items():
+        check_positive_int(value, name)
     if norm not in NORMS:
-        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}.")
+        raise InvalidInputError(f"norm must be one of {NORMS}, got {norm!r}.")
     if highway_activation not in HIGHWAY_ACTIVATIONS:
-        raise ValueError(
+        raise InvalidInputError(
             f"highway_activation must be one of {HIGHWAY_ACTIVATIONS}, got {highway_activation!r}."
         )
     if isinstance(reduction_factor, bool) or not isinstance(reduction_factor, int):
-        raise ValueError(f"reduction_factor must be an int, got {reduction_factor!r}.")
+        raise InvalidInputError(f"reduction_factor must be an int, got {reduction_factor!r}.")
     if reduction_factor < 1:
-        raise ValueError(f"reduction_factor must be >= 1, got {reduction_factor}.")
+        raise InvalidInputError(f"reduction_factor must be >= 1, got {reduction_factor}.")
 
 
 @register_model(
@@ -126,13 +132,19 @@ class Text2Mel(AcousticModel):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_common(norm, highway_activation, reduction_factor)
+        sizes = {"vocab_size": vocab_size, "e": e, "d": d, "n_mels": n_mels}
+        _check_common(
+            norm,
+            highway_activation,
+            reduction_factor,
+            {f"Text2Mel.{k}": v for k, v in sizes.items()},
+        )
         if attention_mode not in ATTENTION_MODES:
-            raise ValueError(
+            raise InvalidInputError(
                 f"attention_mode must be one of {ATTENTION_MODES}, got {attention_mode!r}."
             )
         if max_text_length < 1 or max_decoder_steps < 1:
-            raise ValueError("max_text_length and max_decoder_steps must be >= 1.")
+            raise InvalidInputError("max_text_length and max_decoder_steps must be >= 1.")
         self.vocab_size = vocab_size
         self.e = e
         self.d = d
@@ -383,7 +395,10 @@ class SSRN(VocoderModel):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_common(norm, highway_activation, reduction_factor)
+        sizes = {"n_mels": n_mels, "n_linear": n_linear, "c": c}
+        _check_common(
+            norm, highway_activation, reduction_factor, {f"SSRN.{k}": v for k, v in sizes.items()}
+        )
         self.n_mels = n_mels
         self.n_linear = n_linear
         self.c = c
@@ -425,7 +440,9 @@ class SSRN(VocoderModel):
         """Full-rate mel ``[B, T, F]`` (T a multiple of r) -> ``{"linear": [B, T, F']}``."""
         mel = tf.convert_to_tensor(mel)
         if mel.shape.rank != 3:
-            raise ValueError(f"SSRN.vocode takes a mel [batch, frames, bins], got {mel.shape}.")
+            raise InvalidInputError(
+                f"SSRN.vocode takes a mel [batch, frames, bins], got {mel.shape}."
+            )
         return {"linear": tf.sigmoid(tf.cast(self(self._reduce(mel)), tf.float32))}
 
     def sample(self, batch):

@@ -11,6 +11,8 @@ the trained generator (they remove it for inference).
 import keras
 import tensorflow as tf
 
+from ttszoo.errors import InvalidInputError
+
 LEAKY_SLOPE = 0.1
 RESBLOCK_TYPES = ("1", "2")
 
@@ -41,7 +43,9 @@ class HiFiGANResBlock(keras.layers.Layer):
     def __init__(self, channels, kernel_size, dilations, block_type="1", **kwargs):
         super().__init__(**kwargs)
         if block_type not in RESBLOCK_TYPES:
-            raise ValueError(f"block_type must be one of {RESBLOCK_TYPES}, got {block_type!r}.")
+            raise InvalidInputError(
+                f"block_type must be one of {RESBLOCK_TYPES}, got {block_type!r}."
+            )
         self.channels = int(channels)
         self.kernel_size = int(kernel_size)
         self.dilations = tuple(int(d) for d in dilations)
@@ -124,23 +128,23 @@ class HiFiGANGenerator(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         if len(upsample_rates) != len(upsample_kernel_sizes):
-            raise ValueError(
+            raise InvalidInputError(
                 f"Give one kernel size per upsampling rate, got rates {tuple(upsample_rates)} "
                 f"and kernels {tuple(upsample_kernel_sizes)}."
             )
         for u, k in zip(upsample_rates, upsample_kernel_sizes, strict=True):
             if u < 1 or k < u or (k - u) % 2:
-                raise ValueError(
+                raise InvalidInputError(
                     f"An upsampling kernel must be >= its rate with an even difference, so the "
                     f"output is exactly rate times longer; got kernel {k} for rate {u}."
                 )
         if len(resblock_kernel_sizes) != len(resblock_dilations):
-            raise ValueError(
+            raise InvalidInputError(
                 "Give one dilation list per residual-block kernel size, got "
                 f"{tuple(resblock_kernel_sizes)} and {tuple(resblock_dilations)}."
             )
         if initial_channels % 2 ** len(upsample_rates):
-            raise ValueError(
+            raise InvalidInputError(
                 f"initial_channels={initial_channels} must be divisible by "
                 f"2**{len(upsample_rates)} (channels halve at every upsampling)."
             )

@@ -10,6 +10,7 @@ least-squares adversarial losses, feature matching (weight 2) and the mel L1 (we
 
 import math
 
+from ttszoo.errors import InvalidInputError
 from ttszoo.layers.gan_discriminators import (
     SCALE_LAYERS,
     MultiPeriodDiscriminator,
@@ -81,7 +82,7 @@ class HiFiGAN(GANVocoder):
     ):
         product = math.prod(int(u) for u in upsample_rates)
         if hop_length is not None and product != hop_length:
-            raise ValueError(
+            raise InvalidInputError(
                 f"The upsampling rates {tuple(upsample_rates)} multiply to {product}, but the hop "
                 f"length is {hop_length}. Choose rates whose product is the hop (e.g. "
                 "(8, 8, 2, 2) or (8, 8, 4) for 256, (5, 5, 4, 2) or (5, 5, 8) for 200)."

@@ -76,6 +76,37 @@ def _layer_norm(dtype_policy, name):
     return keras.layers.LayerNormalization(epsilon=1e-5, dtype=dtype_policy, name=name)
 
 
+def _attention_sublayers(block, name, query_shape, key_shape, attention=None):
+    """The pre-norm ``<name>_norm`` and attention ``name`` of ``block``, both built.
+
+    ``attention`` defaults to a ``MultiHeadAttention`` with the block's heads, key size and
+    dropout; the norm is built for the queries [B, T, D], the attention for queries and keys.
+    """
+    norm = _layer_norm(block.dtype_policy, f"{name}_norm")
+    norm.build(query_shape)
+    if attention is None:
+        attention = MultiHeadAttention(
+            num_heads=block.num_heads,
+            key_dim=block.key_dim,
+            dropout=block.dropout,
+            dtype=block.dtype_policy,
+            name=name,
+        )
+    attention.build(query_shape, key_shape)
+    return norm, attention
+
+
+def _feed_forward_sublayers(block, inputs_shape):
+    """The pre-norm ``feed_forward_norm`` and ``FeedForward`` of ``block``, both built."""
+    norm = _layer_norm(block.dtype_policy, "feed_forward_norm")
+    norm.build(inputs_shape)
+    feed_forward = FeedForward(
+        block.feed_forward_dim, block.dropout, dtype=block.dtype_policy, name="feed_forward"
+    )
+    feed_forward.build(inputs_shape)
+    return norm, feed_forward
+
+
 @keras.saving.register_keras_serializable(package="ttszoo")
 class EncoderBlock(keras.layers.Layer):
     """Pre-norm Transformer encoder block: self-attention and feed-forward, each residual.
@@ -97,22 +128,10 @@ class EncoderBlock(keras.layers.Layer):
         self.dropout = dropout
 
     def build(self, inputs_shape):
-        self.attention_norm = _layer_norm(self.dtype_policy, "attention_norm")
-        self.attention_norm.build(inputs_shape)
-        self.attention = MultiHeadAttention(
-            num_heads=self.num_heads,
-            key_dim=self.key_dim,
-            dropout=self.dropout,
-            dtype=self.dtype_policy,
-            name="attention",
+        self.attention_norm, self.attention = _attention_sublayers(
+            self, "attention", inputs_shape, inputs_shape
         )
-        self.attention.build(inputs_shape, inputs_shape)
-        self.feed_forward_norm = _layer_norm(self.dtype_policy, "feed_forward_norm")
-        self.feed_forward_norm.build(inputs_shape)
-        self.feed_forward = FeedForward(
-            self.feed_forward_dim, self.dropout, dtype=self.dtype_policy, name="feed_forward"
-        )
-        self.feed_forward.build(inputs_shape)
+        self.feed_forward_norm, self.feed_forward = _feed_forward_sublayers(self, inputs_shape)
 
     def call(self, inputs, valid=None, training=None):
         normed = self.attention_norm(inputs)
@@ -194,20 +213,12 @@ class DecoderBlock(keras.layers.Layer):
         self.sma_head_selection = sma_head_selection
 
     def build(self, inputs_shape, memory_shape):
-        self.self_attention_norm = _layer_norm(self.dtype_policy, "self_attention_norm")
-        self.self_attention_norm.build(inputs_shape)
-        self.self_attention = MultiHeadAttention(
-            num_heads=self.num_heads,
-            key_dim=self.key_dim,
-            dropout=self.dropout,
-            dtype=self.dtype_policy,
-            name="self_attention",
+        self.self_attention_norm, self.self_attention = _attention_sublayers(
+            self, "self_attention", inputs_shape, inputs_shape
         )
-        self.self_attention.build(inputs_shape, inputs_shape)
-        self.cross_attention_norm = _layer_norm(self.dtype_policy, "cross_attention_norm")
-        self.cross_attention_norm.build(inputs_shape)
+        cross_attention = None  # None: _attention_sublayers makes a MultiHeadAttention
         if self.stepwise_monotonic:
-            self.cross_attention = StepwiseMonotonicMultiHeadAttention(
+            cross_attention = StepwiseMonotonicMultiHeadAttention(
                 num_heads=self.num_heads,
                 key_dim=self.key_dim,
                 dropout=self.dropout,
@@ -218,21 +229,10 @@ class DecoderBlock(keras.layers.Layer):
                 dtype=self.dtype_policy,
                 name="cross_attention",
             )
-        else:
-            self.cross_attention = MultiHeadAttention(
-                num_heads=self.num_heads,
-                key_dim=self.key_dim,
-                dropout=self.dropout,
-                dtype=self.dtype_policy,
-                name="cross_attention",
-            )
-        self.cross_attention.build(inputs_shape, memory_shape)
-        self.feed_forward_norm = _layer_norm(self.dtype_policy, "feed_forward_norm")
-        self.feed_forward_norm.build(inputs_shape)
-        self.feed_forward = FeedForward(
-            self.feed_forward_dim, self.dropout, dtype=self.dtype_policy, name="feed_forward"
+        self.cross_attention_norm, self.cross_attention = _attention_sublayers(
+            self, "cross_attention", inputs_shape, memory_shape, cross_attention
         )
-        self.feed_forward.build(inputs_shape)
+        self.feed_forward_norm, self.feed_forward = _feed_forward_sublayers(self, inputs_shape)
 
     def call(self, inputs, memory, query_mask=None, memory_mask=None, training=None):
         normed = self.self_attention_norm(inputs)

@@ -17,6 +17,7 @@ trainer keeps one compiled step per combination.
 import keras
 import tensorflow as tf
 
+from ttszoo.errors import InvalidInputError
 from ttszoo.layers import (
     ReductionProjection,
     StepwiseMonotonicMultiHeadAttention,
@@ -90,9 +91,9 @@ def _check_arguments(arguments):
     for name in _POSITIVE_INTS:
         value = arguments[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}.")
+            raise InvalidInputError(f"{name} must be a positive int, got {value!r}.")
     if arguments["model_dim"] % 2:
-        raise ValueError(
+        raise InvalidInputError(
             f"model_dim must be even (sinusoidal encodings), got {arguments['model_dim']}."
         )
     decoder_layers, sma_layers = arguments["decoder_layers"], arguments["sma_layers"]
@@ -100,7 +101,7 @@ def _check_arguments(arguments):
     normalised = set()
     for index in layer_indices:
         if not isinstance(index, int) or not -decoder_layers <= index < decoder_layers:
-            raise ValueError(
+            raise InvalidInputError(
                 f"sma_layers entries must be decoder layer indices in "
                 f"[-{decoder_layers}, {decoder_layers}), got {index!r}."
             )

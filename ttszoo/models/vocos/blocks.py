@@ -10,6 +10,8 @@ checked against gemelo-ai/vocos (``models.py``, ``modules.py``, ``heads.py``,
 import keras
 import tensorflow as tf
 
+from ttszoo.errors import InvalidInputError
+
 
 def _init():
     """The authors' initialisation of the backbone's convolutions and linears."""
@@ -30,7 +32,7 @@ def istft_same(spectrum, n_fft, hop_length):
       ValueError: when ``n_fft - hop_length`` is odd (the output would not be ``T * hop``).
     """
     if (n_fft - hop_length) % 2 or hop_length > n_fft:
-        raise ValueError(
+        raise InvalidInputError(
             f"The inverse STFT needs hop_length <= n_fft with an even difference, so that its "
             f"output has frames * hop samples; got n_fft={n_fft}, hop_length={hop_length}."
         )
@@ -146,7 +148,7 @@ class VocosGenerator(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         if (n_fft - hop_length) % 2 or hop_length > n_fft:
-            raise ValueError(
+            raise InvalidInputError(
                 f"n_fft - hop_length must be even and >= 0 for a 'same' inverse STFT of "
                 f"frames * hop samples; got n_fft={n_fft}, hop_length={hop_length}."
             )

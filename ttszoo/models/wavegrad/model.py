@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from ttszoo.diffusion import DiffusionSampler, NoiseSchedule, diffuse
 from ttszoo.diffusion.searched_schedules import load_searched_schedule
+from ttszoo.errors import InvalidInputError
 from ttszoo.layers.diffusion import DBlock, FiLM, UBlock
 from ttszoo.layers.tracking import track_layers
 from ttszoo.models.base import VocoderModel
@@ -59,31 +60,25 @@ def sample_in_chunks(sampler, mel, hop_length, chunk_frames, overlap_frames, see
     return generate_in_chunks(generate, mel, hop_length, chunk_frames, overlap_frames)
 
 
-def _check_arguments(
-    upsample_factors,
-    upsample_channels,
-    upsample_dilations,
-    downsample_channels,
-    hop_length,
-    inference_xla,
-):
-    """Validates WaveGrad's constructor arguments; returns the hop length they give."""
-    if inference_xla not in ("auto", True, False):
-        raise ValueError(f'inference_xla must be "auto", True or False, got {inference_xla!r}.')
-    counts = {
-        "upsample_factors": len(upsample_factors),
-        "upsample_channels": len(upsample_channels),
-        "upsample_dilations": len(upsample_dilations),
-        "downsample_channels": len(downsample_channels),
-    }
+_PER_BLOCK = ("upsample_factors", "upsample_channels", "upsample_dilations", "downsample_channels")
+
+
+def _checked_hop_length(model, hop_length):
+    """Validates a WaveGrad's per-block lists and ``inference_xla`` (set on ``model``); returns
+    the hop length the upsampling factors give, which ``hop_length`` must equal if given."""
+    if model.inference_xla not in ("auto", True, False):
+        raise InvalidInputError(
+            f'inference_xla must be "auto", True or False, got {model.inference_xla!r}.'
+        )
+    counts = {name: len(getattr(model, name)) for name in _PER_BLOCK}
     if len(set(counts.values())) != 1:
-        raise ValueError(
+        raise InvalidInputError(
             f"WaveGrad needs one entry per UBlock in each of {counts}; give lists of one length."
         )
-    product = int(np.prod(upsample_factors))
+    product = int(np.prod(model.upsample_factors))
     if hop_length is not None and product != hop_length:
-        raise ValueError(
-            f"The upsampling factors {tuple(upsample_factors)} multiply to {product}, but the "
+        raise InvalidInputError(
+            f"The upsampling factors {model.upsample_factors} multiply to {product}, but the "
             f"hop length is {hop_length}. Choose factors whose product is the hop (e.g. "
             "(5, 5, 3, 2, 2) for 300, (4, 4, 4, 2, 2) for 256, (5, 5, 2, 2, 2) for 200)."
         )
@@ -157,28 +152,20 @@ class WaveGrad(VocoderModel):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        product = _check_arguments(
-            upsample_factors,
-            upsample_channels,
-            upsample_dilations,
-            downsample_channels,
-            hop_length,
-            inference_xla,
-        )
         self.upsample_factors = tuple(int(f) for f in upsample_factors)
         self.upsample_channels = tuple(int(c) for c in upsample_channels)
         self.upsample_dilations = tuple(tuple(int(d) for d in ds) for ds in upsample_dilations)
         self.downsample_channels = tuple(int(c) for c in downsample_channels)
+        self.inference_xla = inference_xla
+        self.hop_length = _checked_hop_length(self, hop_length)
         self.mel_channels = mel_channels
         self.noise_scale = noise_scale
-        self.hop_length = product
         self.segment_frames = segment_frames
         self.training_betas = tuple(training_betas)
         self.inference_iterations = inference_iterations
         self.clip = clip
         self.chunk_frames = chunk_frames
         self.overlap_frames = overlap_frames
-        self.inference_xla = inference_xla
         self.seed = seed
 
         self.training_schedule = NoiseSchedule.linear(*training_betas)
@@ -261,7 +248,7 @@ class WaveGrad(VocoderModel):
     def _check_batch(self, mel, audio):
         frames, samples = mel.shape[1], audio.shape[1]
         if frames is not None and samples is not None and samples != frames * self.hop_length:
-            raise ValueError(
+            raise InvalidInputError(
                 f"The audio has {samples} samples for {frames} mel frames, i.e. a hop of "
                 f"{samples / frames:g}, but this WaveGrad's upsampling factors "
                 f"{self.upsample_factors} multiply to {self.hop_length}. Preprocess with an "
@@ -335,9 +322,9 @@ class WaveGrad(VocoderModel):
         """
         mel = tf.convert_to_tensor(mel)
         if mel.shape.rank != 3:
-            raise ValueError(f"mel must be [batch, frames, n_mels], got shape {mel.shape}.")
+            raise InvalidInputError(f"mel must be [batch, frames, n_mels], got shape {mel.shape}.")
         if self.mel_conv.built and mel.shape[-1] != self.mel_conv.kernel.shape[1]:
-            raise ValueError(
+            raise InvalidInputError(
                 f"This WaveGrad was built for {self.mel_conv.kernel.shape[1]} mel bands, got a mel "
                 f"with {mel.shape[-1]}; use the audio settings it was trained with."
             )

@@ -19,6 +19,7 @@ import tensorflow as tf
 from ttszoo.distributions import gaussian_mixture_from_network_output
 from ttszoo.distributions.losses import DEFAULT_LOG_SCALE_MIN
 from ttszoo.distributions.losses import FAMILIES as DISCRETIZED_FAMILIES
+from ttszoo.errors import InvalidInputError
 from ttszoo.layers.tracking import track_layers
 from ttszoo.layers.wavenet import GatedResidualBlock, MelUpsampler
 from ttszoo.models.base import VocoderModel
@@ -35,13 +36,13 @@ def _output_channels(output_distribution, num_mixtures):
 
 def _check_arguments(output_distribution, **positive_ints):
     if output_distribution not in OUTPUT_DISTRIBUTIONS:
-        raise ValueError(
+        raise InvalidInputError(
             f"output_distribution must be one of {OUTPUT_DISTRIBUTIONS}, got "
             f"{output_distribution!r}."
         )
     for name, value in positive_ints.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}.")
+            raise InvalidInputError(f"{name} must be a positive int, got {value!r}.")
 
 
 @register_model(
@@ -256,7 +257,7 @@ class WaveNetVocoder(VocoderModel):
     def _check_mel(self, mel):
         mel = tf.convert_to_tensor(mel)
         if mel.shape.rank != 3 or mel.shape[-1] != self.n_mels:
-            raise ValueError(
+            raise InvalidInputError(
                 f"WaveNet expects a mel spectrogram [B, T, n_mels={self.n_mels}], got shape "
                 f"{mel.shape}. Use the records' features or set WaveNetVocoder.n_mels to match."
             )
@@ -265,30 +266,32 @@ class WaveNetVocoder(VocoderModel):
     def _check_speaker(self, speaker):
         if not self.num_speakers:
             if speaker is not None:
-                raise ValueError(
+                raise InvalidInputError(
                     "A speaker was given but the model has num_speakers=0; set "
                     "WaveNetVocoder.num_speakers to use global conditioning."
                 )
             return None
         if speaker is None:
-            raise ValueError(
+            raise InvalidInputError(
                 f"The model is conditioned on {self.num_speakers} speakers: give `speaker`, "
                 "int32 [B] (a 'speaker' entry in the batch: records of a corpus with a speaker "
                 "column and 'speaker' in ttszoo.data.make_dataset.features)."
             )
         speaker = tf.convert_to_tensor(speaker)
         if speaker.shape.rank != 1:
-            raise ValueError(f"speaker must be int [B], got shape {speaker.shape}.")
+            raise InvalidInputError(f"speaker must be int [B], got shape {speaker.shape}.")
         return speaker
 
     def _check_audio(self, audio, mel):
         audio = tf.convert_to_tensor(audio)
         if audio.shape.rank != 2:
-            raise ValueError(f"audio must be [B, S] samples in [-1, 1], got shape {audio.shape}.")
+            raise InvalidInputError(
+                f"audio must be [B, S] samples in [-1, 1], got shape {audio.shape}."
+            )
         if None not in (audio.shape[1], mel.shape[1]) and (
             audio.shape[1] != mel.shape[1] * self.hop_length
         ):
-            raise ValueError(
+            raise InvalidInputError(
                 f"audio has {audio.shape[1]} samples for {mel.shape[1]} mel frames, but "
                 f"hop_length={self.hop_length} needs {mel.shape[1] * self.hop_length}. Set "
                 "WaveNetVocoder.hop_length to the records' AudioConfig.hop_length."
