@@ -31,6 +31,23 @@ from ttszoo.models.base import LossGroup, VocoderModel
 from ttszoo.models.vocoder_windows import check_aligned, generate_in_windows, random_segments
 
 
+def _checked_discriminator_weights(model_name, groups, adversarial_loss, weights):
+    """``weights`` as a dict after checking it and ``adversarial_loss``; clear errors."""
+    if adversarial_loss not in gan_losses.ADVERSARIAL_LOSSES:
+        raise InvalidInputError(
+            f"adversarial_loss must be one of {gan_losses.ADVERSARIAL_LOSSES}, got "
+            f"{adversarial_loss!r}."
+        )
+    weights = dict(weights or {})
+    unknown = sorted(set(weights) - set(groups))
+    if unknown:
+        raise InvalidInputError(
+            f"discriminator_weights names {unknown}, but {model_name}'s discriminator groups "
+            f"are {list(groups)}."
+        )
+    return weights
+
+
 class GANVocoder(VocoderModel):
     """Base of the GAN vocoders: crops, losses, the two players and chunked ``vocode``.
 
@@ -80,18 +97,9 @@ class GANVocoder(VocoderModel):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if adversarial_loss not in gan_losses.ADVERSARIAL_LOSSES:
-            raise InvalidInputError(
-                f"adversarial_loss must be one of {gan_losses.ADVERSARIAL_LOSSES}, got "
-                f"{adversarial_loss!r}."
-            )
-        weights = dict(discriminator_weights or {})
-        unknown = sorted(set(weights) - set(self.discriminator_groups))
-        if unknown:
-            raise InvalidInputError(
-                f"discriminator_weights names {unknown}, but {type(self).__name__}'s "
-                f"discriminator groups are {list(self.discriminator_groups)}."
-            )
+        weights = _checked_discriminator_weights(
+            type(self).__name__, self.discriminator_groups, adversarial_loss, discriminator_weights
+        )
         if segment_frames < 1 or chunk_frames < 1 or context_frames < 0:
             raise InvalidInputError(
                 f"segment_frames and chunk_frames must be >= 1 and context_frames >= 0, got "
@@ -117,7 +125,13 @@ class GANVocoder(VocoderModel):
         self.chunk_frames = int(chunk_frames)
         self.context_frames = int(context_frames)
         self.seed = int(seed)
-        self.loss_audio_config = AudioConfig(
+        self.loss_audio_config = self._make_loss_audio_config()
+        self._mel_bank = np.asarray(tf_spectrogram.mel_matrix(self.loss_audio_config))
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
+
+    def _make_loss_audio_config(self):
+        """The ``AudioConfig`` of the mel L1 loss (no pre-emphasis)."""
+        return AudioConfig(
             sample_rate=self.sample_rate,
             hop_length=self.hop_length,
             win_length=self.loss_win_length,
@@ -127,8 +141,6 @@ class GANVocoder(VocoderModel):
             fmax=self.loss_fmax,
             preemphasis=0.0,
         )
-        self._mel_bank = np.asarray(tf_spectrogram.mel_matrix(self.loss_audio_config))
-        self.seed_generator = keras.random.SeedGenerator(self.seed)
 
     # What subclasses implement.
 

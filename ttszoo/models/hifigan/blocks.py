@@ -95,6 +95,37 @@ class HiFiGANResBlock(keras.layers.Layer):
         return config
 
 
+def _check_generator_sizes(
+    upsample_rates,
+    upsample_kernel_sizes,
+    initial_channels,
+    resblock_kernel_sizes,
+    resblock_dilations,
+):
+    """Clear errors for generator sizes that do not fit together."""
+    if len(upsample_rates) != len(upsample_kernel_sizes):
+        raise InvalidInputError(
+            f"Give one kernel size per upsampling rate, got rates {tuple(upsample_rates)} "
+            f"and kernels {tuple(upsample_kernel_sizes)}."
+        )
+    for u, k in zip(upsample_rates, upsample_kernel_sizes, strict=True):
+        if u < 1 or k < u or (k - u) % 2:
+            raise InvalidInputError(
+                f"An upsampling kernel must be >= its rate with an even difference, so the "
+                f"output is exactly rate times longer; got kernel {k} for rate {u}."
+            )
+    if len(resblock_kernel_sizes) != len(resblock_dilations):
+        raise InvalidInputError(
+            "Give one dilation list per residual-block kernel size, got "
+            f"{tuple(resblock_kernel_sizes)} and {tuple(resblock_dilations)}."
+        )
+    if initial_channels % 2 ** len(upsample_rates):
+        raise InvalidInputError(
+            f"initial_channels={initial_channels} must be divisible by "
+            f"2**{len(upsample_rates)} (channels halve at every upsampling)."
+        )
+
+
 @keras.saving.register_keras_serializable(package="ttszoo")
 class HiFiGANGenerator(keras.layers.Layer):
     """HiFi-GAN's generator: mel ``[B, T, n_mels]`` -> audio ``[B, T * prod(upsample_rates)]``.
@@ -127,27 +158,13 @@ class HiFiGANGenerator(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if len(upsample_rates) != len(upsample_kernel_sizes):
-            raise InvalidInputError(
-                f"Give one kernel size per upsampling rate, got rates {tuple(upsample_rates)} "
-                f"and kernels {tuple(upsample_kernel_sizes)}."
-            )
-        for u, k in zip(upsample_rates, upsample_kernel_sizes, strict=True):
-            if u < 1 or k < u or (k - u) % 2:
-                raise InvalidInputError(
-                    f"An upsampling kernel must be >= its rate with an even difference, so the "
-                    f"output is exactly rate times longer; got kernel {k} for rate {u}."
-                )
-        if len(resblock_kernel_sizes) != len(resblock_dilations):
-            raise InvalidInputError(
-                "Give one dilation list per residual-block kernel size, got "
-                f"{tuple(resblock_kernel_sizes)} and {tuple(resblock_dilations)}."
-            )
-        if initial_channels % 2 ** len(upsample_rates):
-            raise InvalidInputError(
-                f"initial_channels={initial_channels} must be divisible by "
-                f"2**{len(upsample_rates)} (channels halve at every upsampling)."
-            )
+        _check_generator_sizes(
+            upsample_rates,
+            upsample_kernel_sizes,
+            initial_channels,
+            resblock_kernel_sizes,
+            resblock_dilations,
+        )
         self.upsample_rates = tuple(int(u) for u in upsample_rates)
         self.upsample_kernel_sizes = tuple(int(k) for k in upsample_kernel_sizes)
         self.initial_channels = int(initial_channels)
