@@ -1,7 +1,8 @@
 """The README's main job: a DCTTS that speaks a sentence it never heard, trained on your CPU.
 
 Builds the eSpeak NG demo corpus (no download), preprocesses it with the demo features
-(recipes/dctts/demo_features.gin: 16 kHz, 80 mel and 257 linear bins), trains the small
+(recipes/dctts/demo_features.gin: 16 kHz, 80 mel and 257 linear bins) and eSpeak NG phonemes as
+the text symbols (the corpus is eSpeak NG speech, so its phonemes name its sounds), trains the small
 Text2Mel (recipes/dctts/text2mel_demo.gin) and SSRN (recipes/dctts/ssrn_demo.gin) into two
 model directories, then synthesizes a held-out sentence (one of
 ``ttszoo.data.held_out_sentences()``, in no recording of the corpus) frame by frame, with
@@ -13,6 +14,7 @@ Running it again resumes the model directories (and reuses the corpus and record
 """
 
 import argparse
+import json
 import os
 import time
 from pathlib import Path
@@ -22,6 +24,7 @@ import ttszoo  # noqa: F401  (selects the TensorFlow Keras backend)
 from ttszoo.audio import AudioConfig, save_wav
 from ttszoo.data import build_demo_corpus, held_out_sentences, preprocess_corpus
 from ttszoo.synthesis import Synthesizer
+from ttszoo.text import Tokenizer
 from ttszoo.training import parse_gin, train
 from ttszoo.training.model_dir import ModelDirectory
 
@@ -40,6 +43,18 @@ def plot_alignment(alignment, text, path):
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+SYMBOLS = "phonemes"
+"""The demo's text symbols; recipes/dctts/text2mel_demo.gin sets the matching VOCAB_SIZE."""
+
+
+def records_ready(records):
+    """Whether ``records`` holds a finished preprocessing with the demo's text symbols."""
+    features = records / "features.json"
+    if not features.exists():
+        return False
+    return json.loads(features.read_text()).get("tokenizer", {}).get("symbols") == SYMBOLS
 
 
 def train_model(recipe, model_dir, records, steps):
@@ -62,8 +77,11 @@ def main():
     corpus = build_demo_corpus(out / "corpus")
     parse_gin(["recipes/dctts/demo_features.gin"])
     audio_config = gin.get_configurable(AudioConfig)()
-    if not (out / "records" / "features.json").exists():
-        print(preprocess_corpus(corpus, out / "records", audio_config, include=("linear",)))
+    if not records_ready(out / "records"):
+        tokenizer = Tokenizer(symbols=SYMBOLS)
+        print(
+            preprocess_corpus(corpus, out / "records", audio_config, tokenizer, include=("linear",))
+        )
     t2m, ssrn = out / "text2mel", out / "ssrn"
     logs = train_model("recipes/dctts/text2mel_demo.gin", t2m, out / "records", args.text2mel_steps)
     print(f"Text2Mel: step {logs['step']}, mel L1 {logs.get('mel_l1', float('nan')):.4f}")
