@@ -225,7 +225,7 @@ def _transformer_padding_only_row():
 
     from ttszoo.models import TransformerTTS
 
-    TransformerTTS(vocab_size=40)._check_text_ids(tf.constant([[5, 6, 1], [0, 0, 0]]))
+    TransformerTTS(vocab_size=40).check_text_ids(tf.constant([[5, 6, 1], [0, 0, 0]]))
 
 
 def _load(path_of):

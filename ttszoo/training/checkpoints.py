@@ -108,7 +108,9 @@ def checkpoint_problem(prefix):
     data), so any exception counts as damage.
     """
     try:
-        reader = tf.train.load_checkpoint(prefix)
+        # The reader itself: tf.train.load_checkpoint also globs for a 'checkpoint' file, which
+        # fails on filesystems such as ram://.
+        reader = tf.compat.v1.train.NewCheckpointReader(prefix)
         for name in reader.get_variable_to_shape_map():
             reader.get_tensor(name)
     except Exception as error:  # noqa: BLE001 -- every failure means "unreadable", see above
