@@ -180,6 +180,20 @@ def test_synthesize_returns_full_rate_mel_and_refuses_bad_text():
         model.synthesize(tf.constant([3, 4, 1]))
 
 
+def test_attention_mode_can_change_between_syntheses():
+    model = small_text2mel()
+    ids = text_batch()[:1]
+    paper = model.synthesize(ids, max_steps=6)
+    assert int(paper["forced_steps"][0]) > 0  # with the seeded weights the rule does force
+    model.attention_mode = "none"
+    unforced = model.synthesize(ids, max_steps=6)
+    assert int(unforced["forced_steps"][0]) == 0  # nothing may be forced without the rule
+    model.attention_mode = "paper"
+    again = model.synthesize(ids, max_steps=6)
+    np.testing.assert_array_equal(again["forced"].numpy(), paper["forced"].numpy())
+    np.testing.assert_allclose(again["reduced_mel"].numpy(), paper["reduced_mel"].numpy())
+
+
 def test_ssrn_upsamples_by_r_and_checks_its_input():
     ssrn = SSRN(n_mels=N_MELS, n_linear=9, c=8, dropout=0.0, groups=2)
     linear = ssrn.vocode(tf.zeros([1, 12, N_MELS]))["linear"]

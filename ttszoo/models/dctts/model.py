@@ -167,7 +167,7 @@ class Text2Mel(AcousticModel):
         self.text_encoder = TextEncoder(vocab_size, e, d, name="text_encoder", **common)
         self.audio_encoder = AudioEncoder(d, name="audio_encoder", **common)
         self.audio_decoder = AudioDecoder(d, n_mels, name="audio_decoder", **common)
-        self._synthesis_function = None
+        self._synthesis_functions = {}  # one traced decoder per (attention_mode, window)
 
     def build(self, input_shape=None):
         """Builds the three blocks from the model's sizes (the input shapes do not matter)."""
@@ -298,17 +298,21 @@ class Text2Mel(AcousticModel):
           ``max_decoder_steps`` guard ended it), ``"forced"`` bool ``[B, T]`` and
           ``"forced_steps"`` int32 ``[B]`` (steps whose attention forcibly incremental
           attention replaced).
+
+        ``attention_mode`` and ``attention_window`` may be changed between calls (e.g.
+        ``"none"`` to measure the model's own attention without forcing): each setting has its
+        own traced decoder.
         """
         text_ids = self.check_text_ids(text_ids)
-        if self._synthesis_function is None:
-            self._synthesis_function = tf.function(
-                lambda ids, steps: synthesize_autoregressively(
-                    self, ids, steps, self.attention_mode, self.attention_window
-                ),
+        key = (self.attention_mode, self.attention_window)
+        if key not in self._synthesis_functions:
+            mode, window = key
+            self._synthesis_functions[key] = tf.function(
+                lambda ids, steps: synthesize_autoregressively(self, ids, steps, mode, window),
                 reduce_retracing=True,
             )
         steps = tf.constant(max_steps or self.max_decoder_steps, tf.int32)
-        outputs = dict(self._synthesis_function(text_ids, steps))
+        outputs = dict(self._synthesis_functions[key](text_ids, steps))
         outputs["mel"] = tf.repeat(outputs["reduced_mel"], self.reduction_factor, axis=1)
         outputs["mel_length"] = outputs["reduced_length"] * self.reduction_factor
         return outputs
