@@ -1,7 +1,7 @@
 """One accelerator check: every registered model's training and synthesis speed on the GPU or
 TPU present, and WaveGrad against lmnt-com/wavegrad on the same GPU.
 
-For every model of ``ttszoo.training.demo_recipes.DEMO_RECIPES`` (its demo recipe with one
+For every model of ttszoo (``demo_recipes.package_model_names()``; its demo recipe with one
 length bucket, so every step has one static shape) and each precision (``mixed_bfloat16``;
 also ``mixed_float16`` with dynamic loss scaling on a GPU), XLA-compiled training steps on the
 demo corpus: compile seconds (the first steps), steps/s and examples/s over the timed steps,
@@ -244,7 +244,7 @@ def parse_args(argv):
     parser.add_argument(
         "--vocode_seconds", type=float, default=None, help="Vocoder input (1.0; smoke 0.05)."
     )
-    parser.add_argument("--models", nargs="*", default=sorted(demo_recipes.DEMO_RECIPES))
+    parser.add_argument("--models", nargs="*", default=demo_recipes.package_model_names())
     parser.add_argument("--peer_python", default=None, help="lmnt wavegrad's venv python.")
     parser.add_argument("--peer_rounds", type=int, default=5)
     parser.add_argument("--budget_s", type=float, default=420.0)

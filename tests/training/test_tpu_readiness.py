@@ -64,7 +64,7 @@ def records_by_features(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(demo_recipes.DEMO_RECIPES))
+@pytest.mark.parametrize("name", demo_recipes.package_model_names())
 def test_demo_recipe_step_lowers_to_xla_with_static_shapes_in_bfloat16(
     name, demo_corpus_dir, records_by_features
 ):

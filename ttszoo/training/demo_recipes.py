@@ -14,15 +14,10 @@ from ttszoo.training.gin_config import parse_gin
 from ttszoo.training.optimization import make_optimizer
 from ttszoo.training.trainer import Trainer
 
-# The demo recipe of every registered model (gin/recipes/).
-DEMO_RECIPES = {
+# A model's demo recipe is recipes/<model name>/demo.gin, except for these (gin/recipes/).
+NAMED_DEMO_RECIPES = {
     "dctts_text2mel": "recipes/dctts/text2mel_demo.gin",
     "dctts_ssrn": "recipes/dctts/ssrn_demo.gin",
-    "transformer_tts": "recipes/transformer_tts/demo.gin",
-    "wavenet": "recipes/wavenet/demo.gin",
-    "wavegrad": "recipes/wavegrad/demo.gin",
-    "hifigan": "recipes/hifigan/demo.gin",
-    "vocos": "recipes/vocos/demo.gin",
 }
 STATIC_SHAPE_BINDINGS = ("ttszoo.data.make_dataset.num_buckets = 1",)
 PRECISION_FILES = {
@@ -35,13 +30,24 @@ HOST_CALLBACK_OPS = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
 
 
 def demo_recipe(name):
-    """Returns the demo recipe of registered model ``name``; ``KeyError`` names the known ones."""
-    if name not in DEMO_RECIPES:
+    """Returns the demo recipe of registered model ``name``: ``recipes/<name>/demo.gin`` unless
+    ``NAMED_DEMO_RECIPES`` names another; a ``KeyError`` when the packaged gin files lack it."""
+    from ttszoo.training.gin_config import packaged_gin_files
+
+    recipe = NAMED_DEMO_RECIPES.get(name, f"recipes/{name}/demo.gin")
+    if recipe not in set(packaged_gin_files()):
         raise KeyError(
-            f"No demo recipe for model {name!r}; add it to DEMO_RECIPES in "
-            f"ttszoo/training/demo_recipes.py. Known: {', '.join(sorted(DEMO_RECIPES))}."
+            f"No demo recipe for model {name!r}: write gin/recipes/{name}/demo.gin (or name "
+            "another in NAMED_DEMO_RECIPES of ttszoo/training/demo_recipes.py)."
         )
-    return DEMO_RECIPES[name]
+    return recipe
+
+
+def package_model_names():
+    """The names of the models that ttszoo's own families register, sorted."""
+    from ttszoo.models import list_models
+
+    return sorted(i.name for i in list_models() if i.cls.__module__.startswith("ttszoo."))
 
 
 def parse_static_demo_recipe(name, precision="mixed_bfloat16", params=()):
