@@ -76,3 +76,43 @@ def test_evaluate_names_missing_references(tiny_text2mel, tmp_path, capsys):
     )  # fmt: skip
     assert code == 1
     assert "0001.wav, 0002.wav" in capsys.readouterr().err
+
+
+def test_evaluate_forcing_both_puts_the_model_with_and_without_forcing_side_by_side(
+    tiny_text2mel, tmp_path, capsys
+):
+    sentences = tmp_path / "sentences.txt"
+    sentences.write_text("\n".join(SENTENCES) + "\n")
+    out = tmp_path / "both"
+    args = ["ttszoo", "evaluate", f"--acoustic={tiny_text2mel}", f"--sentences={sentences}"]
+    code = main([*args, f"--out={out}", "--forcing=both", "--noplots", "--griffin_lim_iters=2"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "Forcing on: 3 sentences" in printed and "Forcing off: 3 sentences" in printed
+    reports = {
+        setting: json.loads((out / f"forcing_{setting}" / "report.json").read_text())
+        for setting in ("on", "off")
+    }
+    # With forcing off no step is forced, whatever the tiny model's attention does.
+    assert [row["forced_steps"] for row in reports["off"]["sentences"]] == [0, 0, 0]
+    # Both evaluations score against the same references, rendered once.
+    assert sorted(p.name for p in (out / "references").iterdir()) == [
+        "0001.wav",
+        "0002.wav",
+        "0003.wav",
+    ]
+    comparison = json.loads((out / "comparison.json").read_text())
+    for setting in ("on", "off"):
+        assert comparison["summaries"][setting] == reports[setting]["summary"]
+    table = (out / "comparison.md").read_text()
+    assert "| all, forcing on |" in table and "| all, forcing off |" in table
+
+    # --forcing=on gives what the model does by default.
+    again = tmp_path / "on"
+    code = main([*args, f"--out={again}", f"--references={out / 'references'}", "--noplots",
+                 "--griffin_lim_iters=2", "--forcing=on"])  # fmt: skip
+    assert code == 0
+    rows = json.loads((again / "report.json").read_text())["sentences"]
+    expected = reports["on"]["sentences"]
+    assert [row["forced_steps"] for row in rows] == [row["forced_steps"] for row in expected]
+    assert [row["decoder_steps"] for row in rows] == [row["decoder_steps"] for row in expected]

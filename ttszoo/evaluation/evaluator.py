@@ -24,10 +24,19 @@ from ttszoo.errors import InvalidInputError
 from ttszoo.evaluation.alignment import alignment_report
 from ttszoo.evaluation.dtw import dtw, l1_costs
 from ttszoo.evaluation.references import reference_paths, render_references, sentence_file_names
-from ttszoo.evaluation.report import METRICS, plot_sentence, require_matplotlib, write_report
+from ttszoo.evaluation.report import (
+    METRICS,
+    plot_sentence,
+    require_matplotlib,
+    write_comparison,
+    write_report,
+)
 from ttszoo.evaluation.scoring import ceilings, length_bucket, relative_distance, retrieved
 from ttszoo.evaluation.spectral import DEFAULT_ORDER, mcd_costs, utterance_features
 from ttszoo.synthesis import Synthesizer, read_lines
+
+FORCING_CHOICES = ("on", "off", "both")
+"""``evaluate(forcing=...)``: the model's attention forcing as configured, off, or both."""
 
 _COSTS = {"mcd": lambda a, b: mcd_costs(a.cepstra, b.cepstra),
           "logmel_l1": lambda a, b: l1_costs(a.log_mel, b.log_mel)}  # fmt: skip
@@ -249,6 +258,7 @@ def evaluate(
     order=DEFAULT_ORDER,
     plots=True,
     progress=True,
+    forcing="on",
 ):
     """Evaluates trained model directories on a sentence file (``ttszoo evaluate``).
 
@@ -260,27 +270,42 @@ def evaluate(
       espeak_voice: render the references with this eSpeak NG voice instead (default: the
         demo corpus' voice, when no ``references`` folder is given).
       griffin_lim_iters, order, plots, progress: see ``Synthesizer`` and ``Evaluator``.
+      forcing: ``"on"`` (the model's inference-time attention forcing as configured),
+        ``"off"`` (its own attention only, ``AcousticModel.set_attention_forcing``) or
+        ``"both"``: two evaluations in ``out_dir/forcing_on`` and ``out_dir/forcing_off`` and
+        their summaries side by side in ``out_dir/comparison.md`` and ``comparison.json``.
 
     Returns:
-      The ``Evaluator.evaluate`` dict.
+      The ``Evaluator.evaluate`` dict; for ``"both"``, ``{"on": ..., "off": ..., "report":
+      comparison.md's path}``.
     """
     if references is not None and espeak_voice is not None:
         raise InvalidInputError("Give a references folder or an eSpeak NG voice, not both.")
+    if forcing not in FORCING_CHOICES:
+        raise InvalidInputError(f"forcing must be one of {FORCING_CHOICES}, got {forcing!r}.")
     if isinstance(sentences, (str, Path)):
         sentences = read_lines(sentences)
-    evaluator = Evaluator(
-        Synthesizer.from_model_dirs(acoustic, vocoder, griffin_lim_iters),
-        order=order,
-        plots=plots,
-        progress=progress,
-    )
+    synthesizer = Synthesizer.from_model_dirs(acoustic, vocoder, griffin_lim_iters)
+    evaluator = Evaluator(synthesizer, order=order, plots=plots, progress=progress)
+    out_dir = Path(out_dir)
     if references is not None:
         paths = reference_paths(references, len(sentences))
     else:
         paths = render_references(
-            sentences, Path(out_dir) / "references", espeak_voice or VOICE, progress
+            sentences, out_dir / "references", espeak_voice or VOICE, progress
         )
-    return evaluator.evaluate(sentences, paths, out_dir)
+    model = synthesizer.acoustic.model
+    if forcing != "both":
+        model.set_attention_forcing(forcing == "on")
+        return evaluator.evaluate(sentences, paths, out_dir)
+    results = {}
+    for setting in ("on", "off"):
+        model.set_attention_forcing(setting == "on")
+        results[setting] = evaluator.evaluate(sentences, paths, out_dir / f"forcing_{setting}")
+    model.set_attention_forcing(True)
+    summaries = {setting: result["summary"] for setting, result in results.items()}
+    results["report"] = write_comparison(out_dir, evaluator.settings(), summaries)
+    return results
 
 
 def _check_pairs(sentences, references):

@@ -136,6 +136,32 @@ def write_report(out_dir, settings, rows, pictures=None):
     return summary
 
 
+def write_comparison(out_dir, settings, summaries):
+    """Writes ``comparison.json`` and ``comparison.md``: the summaries of the same model with
+    attention forcing on and off (``{"on": summary, "off": summary}``), group by group.
+
+    Returns ``comparison.md``'s path.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    document = _without_nan({"settings": settings, "summaries": summaries})
+    (out_dir / "comparison.json").write_text(json.dumps(document, indent=2, allow_nan=False) + "\n")
+    rows = [
+        (f"{group}, forcing {setting}", summaries[setting][group])
+        for group in summaries["on"]
+        for setting in ("on", "off")
+        if group in summaries[setting]
+    ]
+    lines = ["# ttszoo evaluate: attention forcing on and off", ""]
+    lines += [f"- {name}: {value}" for name, value in settings.items()]
+    lines += ["- per-sentence reports: forcing_on/report.md, forcing_off/report.md", ""]
+    lines += [_table(_SUMMARY_COLUMNS, rows, first=("group (characters)",)), ""]
+    lines += ["docs/evaluation.md explains each number.", ""]
+    path = out_dir / "comparison.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
 def _without_nan(value):
     """``value`` with every NaN float replaced by None (JSON has no NaN)."""
     if isinstance(value, dict):

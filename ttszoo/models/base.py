@@ -145,6 +145,14 @@ class AcousticModel(TTSModel):
         ``[B, T, n_mels]`` and optionally ``"linear"``, ``"alignment"`` ``[B, N, T]``, lengths."""
         raise NotImplementedError(f"{type(self).__name__} must implement synthesize().")
 
+    def set_attention_forcing(self, enabled):
+        """Switches the inference-time attention forcing on (the rule the model was configured
+        with) or off, so its own attention can be judged (``ttszoo evaluate --forcing``).
+
+        Models whose synthesis never forces a step (``"forced"`` all False) have nothing to
+        switch and keep synthesizing as before.
+        """
+
     def check_text_ids(self, text_ids):
         """Returns ``text_ids`` as int32 ``[B, N]``; a ValueError for ids the model cannot speak.
 
