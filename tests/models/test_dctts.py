@@ -180,15 +180,17 @@ def test_synthesize_returns_full_rate_mel_and_refuses_bad_text():
         model.synthesize(tf.constant([3, 4, 1]))
 
 
-def test_attention_mode_can_change_between_syntheses():
+def test_attention_forcing_can_be_switched_off_and_on_between_syntheses():
     model = small_text2mel()
     ids = text_batch()[:1]
     paper = model.synthesize(ids, max_steps=6)
     assert int(paper["forced_steps"][0]) > 0  # with the seeded weights the rule does force
-    model.attention_mode = "none"
+    model.set_attention_forcing(False)
+    assert model.attention_mode == "none"
     unforced = model.synthesize(ids, max_steps=6)
     assert int(unforced["forced_steps"][0]) == 0  # nothing may be forced without the rule
-    model.attention_mode = "paper"
+    model.set_attention_forcing(True)
+    assert model.attention_mode == "paper"
     again = model.synthesize(ids, max_steps=6)
     np.testing.assert_array_equal(again["forced"].numpy(), paper["forced"].numpy())
     np.testing.assert_allclose(again["reduced_mel"].numpy(), paper["reduced_mel"].numpy())
@@ -288,3 +290,25 @@ def test_every_weight_is_restored_from_a_training_checkpoint(model_fn, tmp_path)
     assert len(restored.weights) == len(model.weights) == len({id(w) for w in model.weights})
     for original, loaded in zip(model.weights, restored.weights, strict=True):
         np.testing.assert_array_equal(loaded.numpy(), original.numpy(), err_msg=original.path)
+
+
+def test_previous_frame_dropout_acts_on_the_audio_input_in_training_only():
+    model = small_text2mel(previous_frame_dropout=0.5)
+    text = text_batch()
+    frames = tf.random.stateless_uniform([text.shape[0], 8, N_MELS], seed=[1, 2])
+    # Without training the input is untouched: the same as a model with no frame dropout.
+    logits = model((text, frames))[0].numpy()
+    plain = small_text2mel()
+    plain((text, frames))
+    plain.set_weights(model.get_weights())
+    np.testing.assert_allclose(logits, plain((text, frames))[0].numpy(), atol=1e-6)
+    # In training the queries see frames with about half their values zeroed, the rest
+    # scaled by 1 / (1 - 0.5).
+    many = tf.random.stateless_uniform([4, 500, N_MELS], seed=[3, 4]) + 0.1
+    dropped = model.frame_dropout(many, training=True).numpy()
+    zeroed = np.mean(dropped == 0)
+    assert 0.45 < zeroed < 0.55  # 2000 * N_MELS values: the share is 0.5 +- 0.01
+    kept = dropped != 0
+    np.testing.assert_allclose(dropped[kept], 2 * many.numpy()[kept], rtol=1e-6)
+    with pytest.raises(ValueError, match="previous_frame_dropout"):
+        small_text2mel(previous_frame_dropout=1.0)

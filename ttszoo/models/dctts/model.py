@@ -15,6 +15,7 @@ full-rate mel, keeps every ``r``-th frame (the reduced mel exactly) and returns 
 spectrogram at the full rate.
 """
 
+import keras
 import tensorflow as tf
 
 from ttszoo.errors import InvalidInputError
@@ -107,6 +108,10 @@ class Text2Mel(AcousticModel):
       attention_mode: ``"paper"`` (forcibly incremental attention), ``"window"`` (dc_tts) or
         ``"none"``, at inference.
       attention_window: the window of ``"window"`` (dc_tts: 3).
+      previous_frame_dropout: dropout rate on the previous frames that AudioEnc reads in
+        training (0: dc_tts). Like Tacotron's pre-net dropout it makes the decoder rely on
+        the text it reads through the attention rather than on the audio it was given
+        (docs/dctts.md, "Does it read?").
     """
 
     def __init__(
@@ -129,6 +134,7 @@ class Text2Mel(AcousticModel):
         max_decoder_steps=400,
         attention_mode="paper",
         attention_window=3,
+        previous_frame_dropout=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -145,6 +151,10 @@ class Text2Mel(AcousticModel):
             )
         if max_text_length < 1 or max_decoder_steps < 1:
             raise InvalidInputError("max_text_length and max_decoder_steps must be >= 1.")
+        if not 0.0 <= previous_frame_dropout < 1.0:
+            raise InvalidInputError(
+                f"Text2Mel.previous_frame_dropout must be in [0, 1), got {previous_frame_dropout!r}."
+            )
         self.vocab_size = vocab_size
         self.e = e
         self.d = d
@@ -162,7 +172,10 @@ class Text2Mel(AcousticModel):
         self.max_text_length = max_text_length
         self.max_decoder_steps = max_decoder_steps
         self.attention_mode = attention_mode
+        self.forcing_mode = attention_mode
         self.attention_window = attention_window
+        self.previous_frame_dropout = previous_frame_dropout
+        self.frame_dropout = keras.layers.Dropout(previous_frame_dropout, name="frame_dropout")
         common = _common_config(self)
         self.text_encoder = TextEncoder(vocab_size, e, d, name="text_encoder", **common)
         self.audio_encoder = AudioEncoder(d, name="audio_encoder", **common)
@@ -207,7 +220,9 @@ class Text2Mel(AcousticModel):
         """
         text, frames = inputs
         keys, values = self.text_encoder(text, training=training)
-        queries = self.audio_encoder(frames, training=training)
+        queries = self.audio_encoder(
+            self.frame_dropout(frames, training=training), training=training
+        )
         alignment = tf.nn.softmax(self.attention_scores(queries, keys, text > 0), axis=-1)
         logits = self.audio_decoder(
             self.decoder_inputs(alignment, values, queries), training=training
@@ -288,6 +303,10 @@ class Text2Mel(AcousticModel):
             "focus_rate": tf.reduce_mean(rate),
         }
 
+    def set_attention_forcing(self, enabled):
+        """``attention_mode`` as configured (``forcing_mode``) when enabled, else ``"none"``."""
+        self.attention_mode = self.forcing_mode if enabled else "none"
+
     def synthesize(self, text_ids, max_steps=None):
         """Text ids ``[B, N]`` -> mel, frame by frame (see ``inference``).
 
@@ -355,6 +374,7 @@ class Text2Mel(AcousticModel):
             max_decoder_steps=self.max_decoder_steps,
             attention_mode=self.attention_mode,
             attention_window=self.attention_window,
+            previous_frame_dropout=self.previous_frame_dropout,
         )
         return config
 
