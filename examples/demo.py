@@ -3,10 +3,14 @@
 Builds the eSpeak NG demo corpus (no download), preprocesses it with the demo features
 (recipes/dctts/demo_features.gin: 16 kHz, 80 mel and 257 linear bins) and eSpeak NG phonemes as
 the text symbols (the corpus is eSpeak NG speech, so its phonemes name its sounds), trains the small
-Text2Mel (recipes/dctts/text2mel_demo.gin) and SSRN (recipes/dctts/ssrn_demo.gin) into two
-model directories, then synthesizes a held-out sentence (one of
-``ttszoo.data.held_out_sentences()``, in no recording of the corpus) frame by frame, with
-Griffin-Lim after SSRN, and writes the wav and its attention alignment.
+Text2Mel (recipes/dctts/text2mel_demo.gin), then synthesizes a held-out sentence (one of
+``ttszoo.data.held_out_sentences()``, in no recording of the corpus) frame by frame and writes
+the wav and its attention alignment.
+
+The audio comes from Griffin-Lim on Text2Mel's mel: at the demo's budget that reads better
+than SSRN (docs/dctts.md, "Does it read?": an SSRN trained for 400 steps loses most of what
+tells the sentences apart). ``--ssrn_steps N`` also trains SSRN (recipes/dctts/ssrn_demo.gin)
+for N steps and uses it.
 
     python examples/demo.py --out demo_output
 
@@ -69,7 +73,12 @@ def main():
     )
     parser.add_argument("--out", default="demo_output", help="folder for everything it writes")
     parser.add_argument("--text2mel_steps", type=int, help="default: the recipe's train.steps")
-    parser.add_argument("--ssrn_steps", type=int, help="default: the recipe's train.steps")
+    parser.add_argument(
+        "--ssrn_steps",
+        type=int,
+        default=0,
+        help="train SSRN for this many steps and use it (default 0: Griffin-Lim on the mel)",
+    )
     parser.add_argument("--sentence", type=int, default=0, help="index of the held-out sentence")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -82,14 +91,16 @@ def main():
         print(
             preprocess_corpus(corpus, out / "records", audio_config, tokenizer, include=("linear",))
         )
-    t2m, ssrn = out / "text2mel", out / "ssrn"
+    t2m, ssrn = out / "text2mel", None
     logs = train_model("recipes/dctts/text2mel_demo.gin", t2m, out / "records", args.text2mel_steps)
     print(f"Text2Mel: step {logs['step']}, mel L1 {logs.get('mel_l1', float('nan')):.4f}")
-    logs = train_model("recipes/dctts/ssrn_demo.gin", ssrn, out / "records", args.ssrn_steps)
-    print(f"SSRN: step {logs['step']}, linear L1 {logs.get('linear_l1', float('nan')):.4f}")
+    if args.ssrn_steps > 0:
+        ssrn = out / "ssrn"
+        logs = train_model("recipes/dctts/ssrn_demo.gin", ssrn, out / "records", args.ssrn_steps)
+        print(f"SSRN: step {logs['step']}, linear L1 {logs.get('linear_l1', float('nan')):.4f}")
 
     sentence = held_out_sentences()[args.sentence]
-    synthesizer = Synthesizer.from_model_dirs(str(t2m), vocoder=str(ssrn))
+    synthesizer = Synthesizer.from_model_dirs(str(t2m), vocoder=ssrn and str(ssrn))
     waveform, sample_rate, outputs = synthesizer.synthesize(sentence, return_outputs=True)
     frames = int(outputs["reduced_length"][0])
     wav = save_wav(out / "held_out.wav", waveform, sample_rate)
@@ -99,7 +110,7 @@ def main():
         f"\nSynthesized the held-out sentence {sentence!r} ({len(waveform) / sample_rate:.1f} s, "
         f"{frames} decoder frames) in {minutes:.1f} min on {os.cpu_count()} CPU cores.\n"
         f"  audio:     {wav}\n  alignment: {out / 'alignment.png'}\n"
-        f"  models:    {t2m} and {ssrn} (TensorBoard logs and samples inside)"
+        f"  models:    {t2m}{f' and {ssrn}' if ssrn else ''} (TensorBoard logs and samples inside)"
     )
 
 
