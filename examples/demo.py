@@ -80,23 +80,33 @@ def main():
         help="train SSRN for this many steps and use it (default 0: Griffin-Lim on the mel)",
     )
     parser.add_argument("--sentence", type=int, default=0, help="index of the held-out sentence")
+    parser.add_argument(
+        "--corpus",
+        choices=("small", "large"),
+        default="small",
+        help="demo corpus size: 332 hand-written sentences, or 3000 (recipes/dctts/"
+        "text2mel_cpu_hour.gin trains on it)",
+    )
+    parser.add_argument(
+        "--text2mel_recipe", default="recipes/dctts/text2mel_demo.gin", help="Text2Mel's gin file"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     out = Path(args.out)
-    corpus = build_demo_corpus(out / "corpus")
+    suffix = "" if args.corpus == "small" else f"_{args.corpus}"
+    corpus = build_demo_corpus(out / f"corpus{suffix}", size=args.corpus)
     parse_gin(["recipes/dctts/demo_features.gin"])
     audio_config = gin.get_configurable(AudioConfig)()
-    if not records_ready(out / "records"):
+    records = out / f"records{suffix}"
+    if not records_ready(records):
         tokenizer = Tokenizer(symbols=SYMBOLS)
-        print(
-            preprocess_corpus(corpus, out / "records", audio_config, tokenizer, include=("linear",))
-        )
+        print(preprocess_corpus(corpus, records, audio_config, tokenizer, include=("linear",)))
     t2m, ssrn = out / "text2mel", None
-    logs = train_model("recipes/dctts/text2mel_demo.gin", t2m, out / "records", args.text2mel_steps)
+    logs = train_model(args.text2mel_recipe, t2m, records, args.text2mel_steps)
     print(f"Text2Mel: step {logs['step']}, mel L1 {logs.get('mel_l1', float('nan')):.4f}")
     if args.ssrn_steps > 0:
         ssrn = out / "ssrn"
-        logs = train_model("recipes/dctts/ssrn_demo.gin", ssrn, out / "records", args.ssrn_steps)
+        logs = train_model("recipes/dctts/ssrn_demo.gin", ssrn, records, args.ssrn_steps)
         print(f"SSRN: step {logs['step']}, linear L1 {logs.get('linear_l1', float('nan')):.4f}")
 
     sentence = held_out_sentences()[args.sentence]

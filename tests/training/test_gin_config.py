@@ -40,3 +40,13 @@ def test_includes_resolve_without_error_logs(caplog):
     with caplog.at_level("INFO"):
         parse_gin(["recipes/dctts/text2mel_demo.gin"], ['RECORDS_DIR = "/nowhere"'])
     assert not [record for record in caplog.records if record.levelname == "ERROR"]
+
+
+def test_the_dctts_cpu_hour_recipe_is_the_demo_recipe_with_a_decaying_rate():
+    parse_gin(["recipes/dctts/text2mel_cpu_hour.gin"], ['RECORDS_DIR = "/nowhere"'])
+    assert gin.query_parameter("train.steps") == 5000
+    assert gin.query_parameter("Text2Mel.attention_loss_weight") == 0.1
+    schedule = gin.get_configurable("keras.optimizers.schedules.ExponentialDecay")()
+    # 2e-3 * 0.5 ** (3000 / 4000), computed by hand: 1.1892e-3.
+    assert float(schedule(3000)) == pytest.approx(1.1892e-3, rel=1e-4)
+    gin.clear_config()
