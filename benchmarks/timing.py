@@ -1,4 +1,4 @@
-"""Timing helper shared by the benchmark scripts (run them from the repository root)."""
+"""Timing helpers shared by the benchmark scripts (run them from the repository root)."""
 
 import time
 
@@ -18,3 +18,33 @@ def best_seconds(function, repeats):
         tf.nest.map_structure(lambda tensor: tensor.numpy(), function())
         timings.append(time.perf_counter() - started)
     return min(timings)
+
+
+def round_order(names, round_index):
+    """The runs of round ``round_index`` (from 0) in turn: ``names`` in even rounds, reversed in
+    odd ones (A B C, C B A, A B C, ...).
+
+    Over each pair of rounds every run's two positions add up to the same number, so a load
+    that drifts steadily during a round costs every run the same on average instead of always
+    sparing whichever run went first (use an even number of rounds).
+    """
+    names = list(names)
+    return names if round_index % 2 == 0 else names[::-1]
+
+
+def time_runs(runs, rounds):
+    """Seconds of each run (name -> function) per round, after one warm-up call of each.
+
+    A function may return ``{"seconds": s}`` (the peer times itself, without the pipe);
+    otherwise its wall time counts. The order reverses every round (``round_order``).
+    """
+    for run in runs.values():  # warm up: XLA compilation, oneDNN primitives
+        run()
+    times = {name: [] for name in runs}
+    for round_index in range(rounds):
+        for name in round_order(runs, round_index):
+            started = time.perf_counter()
+            out = runs[name]()
+            seconds = time.perf_counter() - started
+            times[name].append(out["seconds"] if isinstance(out, dict) else seconds)
+    return times
