@@ -35,8 +35,9 @@ def round_order(names, round_index):
 def time_runs(runs, rounds):
     """Seconds of each run (name -> function) per round, after one warm-up call of each.
 
-    A function may return ``{"seconds": s}`` (the peer times itself, without the pipe);
-    otherwise its wall time counts. The order reverses every round (``round_order``).
+    A function that times itself (the peer, without the pipe) returns a dict with a
+    ``"seconds"`` entry; otherwise its wall time counts. The order reverses every round
+    (``round_order``).
     """
     for run in runs.values():  # warm up: XLA compilation, oneDNN primitives
         run()
@@ -46,5 +47,33 @@ def time_runs(runs, rounds):
             started = time.perf_counter()
             out = runs[name]()
             seconds = time.perf_counter() - started
-            times[name].append(out["seconds"] if isinstance(out, dict) else seconds)
+            timed_itself = isinstance(out, dict) and "seconds" in out
+            times[name].append(out["seconds"] if timed_itself else seconds)
     return times
+
+
+def vocoding_speed(vocode, mels, sample_rate, warm_up=True):
+    """Vocodes each mel once, timed, for the "seconds per second of audio" of a vocoder.
+
+    Args:
+      vocode: mel ``[1, T, n_mels]`` -> dict with ``"audio"`` ``[1, S]`` (a vocoder model's or
+        a ``Synthesizer``'s ``vocode``, or Griffin-Lim wrapped alike).
+      mels: the utterances' mels, each ``[1, T, n_mels]``.
+      sample_rate: of the audio, in Hz.
+      warm_up: vocode each mel once untimed first, so tracing and compiling for a new length
+        are not counted (the steady-state cost; False counts them).
+
+    Returns:
+      ``(audios, seconds_per_audio_second)``: each utterance's ``[S]`` float32 numpy audio from
+      the timed calls (for the distances of the same run) and the total compute seconds over
+      the total audio seconds (below 1 is faster than real time).
+    """
+    audios, seconds = [], 0.0
+    for mel in mels:
+        if warm_up:
+            vocode(mel)
+        started = time.perf_counter()
+        audio = vocode(mel)["audio"][0].numpy()
+        seconds += time.perf_counter() - started
+        audios.append(audio)
+    return audios, seconds / (sum(len(audio) for audio in audios) / sample_rate)

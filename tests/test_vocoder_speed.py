@@ -9,7 +9,8 @@ import pytest
 import tensorflow as tf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from timing import round_order, time_runs  # noqa: E402
+import timing  # noqa: E402
+from timing import round_order, time_runs, vocoding_speed  # noqa: E402
 from vocoder_speed import markdown_table, speed_rows  # noqa: E402
 from wavegrad_flops import wavegrad_conv_flops  # noqa: E402
 
@@ -114,3 +115,24 @@ def test_flops_agree_with_the_convolutions_tensorflow_runs():
 def test_flops_need_whole_frames():
     with pytest.raises(ValueError, match="multiple of the hop"):
         wavegrad_conv_flops(tiny_wavegrad(), 18)
+
+
+def test_vocoding_speed_counts_the_timed_calls_over_the_audio_they_made(monkeypatch):
+    clock = {"now": 0.0}
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: clock["now"])
+    seen = set()
+
+    def vocode(mel):
+        frames = mel.shape[1]
+        audio_seconds = frames * 100 / 1000  # hop 100 at 1 kHz
+        clock["now"] += 0.5 * audio_seconds + (0 if frames in seen else 30.0)  # 30 s compile
+        seen.add(frames)
+        return {"audio": tf.ones([1, frames * 100])}
+
+    mels = [tf.zeros([1, 10, 3]), tf.zeros([1, 30, 3])]
+    audios, rate = vocoding_speed(vocode, mels, 1000)
+    assert [a.shape for a in audios] == [(1000,), (3000,)]
+    assert rate == pytest.approx(0.5)
+    seen.clear()
+    _, cold = vocoding_speed(vocode, mels, 1000, warm_up=False)
+    assert cold == pytest.approx((0.5 * 4 + 60) / 4)
