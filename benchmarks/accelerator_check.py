@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from timing import time_runs
 
 import gin
 from ttszoo.audio import AudioConfig
@@ -158,22 +159,17 @@ def check_model(name, precision, args, corpus, work, records_cache, strategy, me
 
 
 def median_times(model, mel, peer, mel_path, dtype, rounds):
-    """Median seconds of ttszoo's and the peer's 6-iteration vocoding, taking turns."""
+    """Median seconds of ttszoo's and the peer's 6-iteration vocoding, taking turns in an order
+    that reverses every round."""
 
     def ours():
         model.vocode(mel, seed=0)["audio"].numpy()
 
     def theirs():
-        return peer("run", mel=str(mel_path), dtype=dtype)["seconds"]
+        return peer("run", mel=str(mel_path), dtype=dtype)
 
-    ours(), theirs()  # warm-up: XLA compilation, CUDA kernels
-    ttszoo_times, peer_times = [], []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        ours()
-        ttszoo_times.append(time.perf_counter() - started)
-        peer_times.append(theirs())
-    ttszoo_s, peer_s = statistics.median(ttszoo_times), statistics.median(peer_times)
+    times = time_runs({"ttszoo": ours, "peer": theirs}, rounds)  # warm-up, order reverses
+    ttszoo_s, peer_s = statistics.median(times["ttszoo"]), statistics.median(times["peer"])
     return {"ttszoo_s": ttszoo_s, "peer_s": peer_s, "ratio": ttszoo_s / peer_s}
 
 

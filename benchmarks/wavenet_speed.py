@@ -9,15 +9,18 @@ count and the same weights:
     keeping only its last output.
 The naive loop of the LJSpeech-sized model takes minutes on a CPU; it runs only with
 ``--naive_ljspeech``. Prints samples/s, the speed-up and the real-time factor (seconds of compute per second of
-22.05 kHz audio; below 1 is faster than real time) as a markdown table. Best of N runs.
+22.05 kHz audio; below 1 is faster than real time) as a markdown table, and the 1-minute
+load average before and after (the machine is shared). Fast and naive take turns in an order
+that reverses every round; each is the least of N rounds.
 
     python benchmarks/wavenet_speed.py [--repeats 3]
 """
 
 import argparse
+import os
 
 import tensorflow as tf
-from timing import best_seconds
+from timing import time_runs
 
 import ttszoo  # noqa: F401  (selects the TensorFlow Keras backend)
 from ttszoo.models import WaveNetVocoder
@@ -79,18 +82,21 @@ def naive_generator(model, num_samples):
 
 
 def measure(name, settings, batch, fast_frames, naive_frames, repeats):
+    """Prints one table row: fast and naive generation of random mels, taking turns in an order
+    that reverses every round (``time_runs``), least of ``repeats`` rounds after a compile run."""
     model = WaveNetVocoder(hop_length=HOP, n_mels=80, **settings)
     model.build()
     mel = tf.random.stateless_uniform([batch, fast_frames, 80], seed=[1, 2])
-    fast_seconds = best_seconds(lambda: model.generate(mel, seed=0), repeats)
-    fast_rate = batch * fast_frames * HOP / fast_seconds
+    runs = {"fast": lambda: model.generate(mel, seed=0)}
+    if naive_frames:
+        naive = naive_generator(model, naive_frames * HOP)
+        seed = tf.constant([0, 0])
+        runs["naive"] = lambda: naive(mel[:, :naive_frames], seed)
+    best = {run: min(times) for run, times in time_runs(runs, repeats).items()}
+    fast_rate = batch * fast_frames * HOP / best["fast"]
     naive_column, ratio_column = "not run", "-"
     if naive_frames:
-        naive_samples = naive_frames * HOP
-        naive = naive_generator(model, naive_samples)
-        seed = tf.constant([0, 0])
-        naive_seconds = best_seconds(lambda: naive(mel[:, :naive_frames], seed), repeats)
-        naive_rate = batch * naive_samples / naive_seconds
+        naive_rate = batch * naive_frames * HOP / best["naive"]
         naive_column, ratio_column = f"{naive_rate:,.0f}", f"{fast_rate / naive_rate:.0f}x"
     print(
         f"| {name} | {model.receptive_field} | {batch} | {fast_rate:,.0f} | {naive_column} | "
@@ -108,7 +114,11 @@ def main():
         action="store_true",
         help="also time naive generation for the LJSpeech-sized model (minutes on a CPU)",
     )
+    parser.add_argument(
+        "--small_only", action="store_true", help="skip the LJSpeech-sized model's row"
+    )
     args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()}")
     print(
         "| model | receptive field (samples) | batch | fast (samples/s) | naive (samples/s) | "
         "speed-up | RTF per utterance | RTF per batch-second of audio |"
@@ -116,7 +126,9 @@ def main():
     print("|---|---|---|---|---|---|---|---|")
     measure("small (demo)", SMALL, 1, 40, 2, args.repeats)
     measure("small (demo)", SMALL, 8, 20, 1, args.repeats)
-    measure("LJSpeech", LJSPEECH, 1, 10, 1 if args.naive_ljspeech else 0, args.repeats)
+    if not args.small_only:
+        measure("LJSpeech", LJSPEECH, 1, 10, 1 if args.naive_ljspeech else 0, args.repeats)
+    print(f"load average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":
