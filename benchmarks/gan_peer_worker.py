@@ -31,7 +31,6 @@ IMDCT head that is not timed here, raise if called.
 """
 
 import importlib.util
-import json
 import sys
 import time
 import types
@@ -41,6 +40,7 @@ import numpy as np
 import scipy.signal
 import scipy.signal.windows
 import torch
+from peer_process import serve
 
 HIFIGAN_V3 = {
     "channels": 256,
@@ -137,13 +137,5 @@ class Peer:
         return {"seconds": seconds}
 
 
-def main():
-    peer = Peer()
-    for line in sys.stdin:
-        request = json.loads(line)
-        reply = getattr(peer, request["cmd"])(request)
-        print(json.dumps(reply), flush=True)
-
-
 if __name__ == "__main__":
-    main()
+    serve(Peer())

@@ -2,11 +2,13 @@
 
 The workers (``benchmarks/wavegrad_peer_worker.py``, ``benchmarks/gan_peer_worker.py``) read a
 request ``{"cmd": ..., ...}`` per stdin line and answer one JSON line on stdout, so ttszoo
-and its peer run in separate processes and take turns, one timed run at a time.
+and its peer run in separate processes and take turns, one timed run at a time. This module
+imports only the standard library, so a worker in the peer's environment uses ``serve``.
 """
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 
@@ -30,3 +32,12 @@ class PeerProcess:
     def close(self):
         self.process.stdin.close()
         self.process.wait()
+
+
+def serve(handler):
+    """The worker's loop: each stdin line ``{"cmd": name, ...}`` is answered on stdout with the
+    JSON of ``getattr(handler, name)(request)``."""
+    for line in sys.stdin:
+        request = json.loads(line)
+        reply = getattr(handler, request["cmd"])(request)
+        print(json.dumps(reply), flush=True)
