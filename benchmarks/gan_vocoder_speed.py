@@ -4,10 +4,11 @@ PyTorch peers when ``--peer_python`` names the peers' virtual environment.
 Batch 1, 1 s and 10 s of 22.05 kHz audio (hop 256, 80 mel bands, a random log-mel-like input),
 float32 and bf16. ttszoo runs ``vocode`` (what users call: the 10 s input is generated window
 by window, ``context_frames=32`` on each side of 256- or 512-frame chunks) inside one
-``tf.function``: by default XLA-compiled in float32 and in bf16 (the ``mixed_bfloat16`` policy)
-through TensorFlow's oneDNN kernels without XLA (XLA's CPU backend has no bf16 gain,
-docs/benchmarks.md); ``--xla on|off`` forces one way. The peers (benchmarks/gan_peer_worker.py,
-their own process) run one forward pass, bf16 under ``torch.autocast``:
+``tf.function``: by default HiFi-GAN XLA-compiled in float32, and bf16 (the ``mixed_bfloat16``
+policy) and Vocos through TensorFlow's oneDNN kernels without XLA (XLA's CPU backend has no
+bf16 gain and its exact GELU is slow, docs/benchmarks.md); ``--xla on|off`` forces one way.
+The peers (benchmarks/gan_peer_worker.py, their own process) run one forward pass, bf16 under
+``torch.autocast``:
 
 * HiFi-GAN V1 and V3: ``parallel-wavegan``'s ``HiFiGANGenerator`` (weight norm removed);
 * Vocos: ``vocos``' ``VocosBackbone`` and ``ISTFTHead`` ("same" padding), as ``Vocos.decode``.
@@ -92,9 +93,13 @@ def build_model(name, precision, weights=None):
 
 
 def vocode_function(model, precision, xla):
-    """``vocode``'s audio in one ``tf.function``; ``xla`` "auto" compiles float32 with XLA and
-    runs bf16 through oneDNN, "on" and "off" force it."""
-    jit = precision == "float32" if xla == "auto" else xla == "on"
+    """``vocode``'s audio in one ``tf.function``; ``xla`` "auto" compiles float32 HiFi-GAN with
+    XLA and runs bf16 and Vocos through oneDNN (XLA's CPU exact GELU is several times slower,
+    docs/benchmarks.md), "on" and "off" force it."""
+    if xla == "auto":
+        jit = precision == "float32" and not isinstance(model, Vocos)
+    else:
+        jit = xla == "on"
     return tf.function(lambda mel: model.vocode(mel)["audio"], jit_compile=jit)
 
 

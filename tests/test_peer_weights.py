@@ -37,7 +37,8 @@ def _torch_conv1d(x, weight, bias):
 
 
 def _torch_conv_transpose1d(x, weight, bias, rate):
-    """PyTorch's ConvTranspose1d, padding ``(k - u) / 2``: ``y[t u + j - p] += x[t] @ w[:, :, j]``."""
+    """PyTorch's ConvTranspose1d with padding ``p = (k - u) / 2``:
+    ``y[t u + j - p] += x[t] @ w[:, :, j]``."""
     k = weight.shape[2]
     pad = (k - rate) // 2
     full = np.zeros((len(x) * rate + k, weight.shape[1]))
