@@ -5,19 +5,21 @@ import time
 import tensorflow as tf
 
 
+def seconds_of(function):
+    """Seconds of one call of ``function``, every tensor it returns fetched (so asynchronous
+    work is counted)."""
+    started = time.perf_counter()
+    tf.nest.map_structure(lambda tensor: tensor.numpy(), function())
+    return time.perf_counter() - started
+
+
 def best_seconds(function, repeats):
     """Least time of ``repeats`` calls of ``function`` after one warm-up (compile) call.
 
-    Every tensor ``function`` returns is fetched, so asynchronous work is counted. The minimum is
-    the least disturbed run, the fairest figure on a shared machine.
+    The minimum is the least disturbed run, the fairest figure on a shared machine.
     """
     function()
-    timings = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        tf.nest.map_structure(lambda tensor: tensor.numpy(), function())
-        timings.append(time.perf_counter() - started)
-    return min(timings)
+    return min(seconds_of(function) for _ in range(repeats))
 
 
 def round_order(names, round_index):

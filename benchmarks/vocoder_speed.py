@@ -39,6 +39,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import peer_process
 import tensorflow as tf
 from timing import time_runs
 from wavegrad_flops import wavegrad_conv_flops
@@ -59,26 +60,11 @@ PEER_RUN = {
 }
 
 
-class PeerProcess:
-    """The lmnt-com/wavegrad worker, one JSON request per line."""
+class PeerProcess(peer_process.PeerProcess):
+    """The lmnt-com/wavegrad worker (benchmarks/wavegrad_peer_worker.py)."""
 
     def __init__(self, python):
-        worker = Path(__file__).with_name("wavegrad_peer_worker.py")
-        self.process = subprocess.Popen(
-            [python, str(worker)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-
-    def __call__(self, cmd, **request):
-        self.process.stdin.write(json.dumps(dict(request, cmd=cmd)) + "\n")
-        self.process.stdin.flush()
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"The peer worker died during {cmd!r}.")
-        return json.loads(line)
-
-    def close(self):
-        self.process.stdin.close()
-        self.process.wait()
+        super().__init__(python, "wavegrad_peer_worker.py")
 
 
 def load_torch_weights(model, weights):

@@ -15,10 +15,10 @@ def check_config_round_trip(model, batch):
     np.testing.assert_allclose(clone.vocode(mel)["audio"], model.vocode(mel)["audio"], atol=1e-6)
 
 
-def check_windows_equal_one_pass(model, mel, weight_scale, hop):
+def check_windows_equal_one_pass(model, mel, weight_scale, hop, atol=1e-5):
     """With random non-zero weights and biases (zero mel frames no longer give zero output),
     ``vocode`` of a long mel (generated window by window) equals one pass of the generator to
-    1e-5, at the seams and the ends too. Returns the one-pass audio."""
+    ``atol``, at the seams and the ends too. Returns the one-pass audio."""
     model.generator.build(mel.shape)
     rng = np.random.default_rng(7)
     model.generator.set_weights(
@@ -27,5 +27,5 @@ def check_windows_equal_one_pass(model, mel, weight_scale, hop):
     windowed = model.vocode(mel)["audio"].numpy()
     whole = model.generate(mel).numpy()
     assert windowed.shape == whole.shape == (mel.shape[0], mel.shape[1] * hop)
-    np.testing.assert_allclose(windowed, np.clip(whole, -1, 1), atol=1e-5)
+    np.testing.assert_allclose(windowed, np.clip(whole, -1, 1), atol=atol)
     return whole
