@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from wavegrad_peer import PeerProcess, load_torch_weights, network_disagreement
 
 from ttszoo.diffusion import NoiseSchedule
 from ttszoo.evaluation.logmel import log_mel_distance
@@ -45,52 +45,6 @@ SAMPLE_RATE, HOP, FRAMES, N_MELS = 22050, 300, 74, 128
 # Largest log-mel L1 between bf16 and float32 audio (same seed) we accept: well under the
 # seed-to-seed distance of the sampler itself (about 0.3).
 BF16_LOGMEL_BOUND = 0.05
-
-
-class PeerProcess:
-    """The lmnt-com/wavegrad worker, one JSON request per line."""
-
-    def __init__(self, python):
-        worker = Path(__file__).with_name("wavegrad_peer_worker.py")
-        self.process = subprocess.Popen(
-            [python, str(worker)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-
-    def __call__(self, cmd, **request):
-        self.process.stdin.write(json.dumps(dict(request, cmd=cmd)) + "\n")
-        self.process.stdin.flush()
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"The peer worker died during {cmd!r}.")
-        return json.loads(line)
-
-    def close(self):
-        self.process.stdin.close()
-        self.process.wait()
-
-
-def load_torch_weights(model, weights):
-    """Copies lmnt-com/wavegrad's state dict (npz) into a ttszoo ``WaveGrad`` of Base sizes."""
-
-    def put(conv, prefix):
-        kernel = weights[f"{prefix}.weight"].transpose(2, 1, 0)  # [out, in, k] -> [k, in, out]
-        conv.set_weights([kernel, weights[f"{prefix}.bias"]])
-
-    put(model.audio_conv, "downsample.0")
-    for i, dblock in enumerate(model.dblocks, start=1):
-        put(dblock.residual_conv, f"downsample.{i}.residual_dense")
-        for j, conv in enumerate(dblock.convs):
-            put(conv, f"downsample.{i}.conv.{j}")
-    for i, film in enumerate(model.films):
-        put(film.input_conv, f"film.{i}.input_conv")
-        put(film.output_conv, f"film.{i}.output_conv")
-    put(model.mel_conv, "first_conv")
-    for i, ublock in enumerate(model.ublocks):
-        put(ublock.residual_conv, f"upsample.{i}.block1")
-        names = ["block2.0", "block2.1", "block3.0", "block3.1"]
-        for conv, name in zip(ublock.convs, names, strict=True):
-            put(conv, f"upsample.{i}.{name}")
-    put(model.output_conv, "last_conv")
 
 
 def conv_flops(samples, model, n_mels):
@@ -178,11 +132,7 @@ def main():
     audio = rng.uniform(-1, 1, (1, FRAMES * HOP)).astype(np.float32)
     mel = rng.uniform(0, 1, (1, FRAMES, N_MELS)).astype(np.float32)
     level = np.array([0.5], np.float32)
-    np.savez(tmp / "inputs.npz", audio=audio, mel=mel.transpose(0, 2, 1), level=level)
-    peer("eps", inputs=str(tmp / "inputs.npz"), output=str(tmp / "peer_eps.npy"))
-    ours = f32(audio, mel, level).numpy()
-    theirs = np.load(tmp / "peer_eps.npy")
-    eps_error = float(np.abs(ours - theirs).max() / np.abs(theirs).max())
+    eps_error = network_disagreement(peer, f32, tmp, audio, mel, level)
     assert eps_error < 1e-3, f"the two networks disagree (relative error {eps_error:.2g})"
 
     np.save(tmp / "mel.npy", mel.transpose(0, 2, 1))
