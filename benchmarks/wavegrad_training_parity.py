@@ -134,6 +134,8 @@ class TtszooSide:
         self.optimizer = make_optimizer(
             keras.optimizers.Adam, learning_rate=args.learning_rate, clip_norm=args.clip_norm
         )
+        if args.adam_epsilon is not None:
+            self.optimizer.epsilon = args.adam_epsilon
         self.optimizer.build(model.trainable_variables)
         self.step = tf.function(self._step, jit_compile=bool(args.jit_compile))
 
@@ -263,6 +265,10 @@ def main():
     parser.add_argument("--batch_size", type=int, default=8, help="lmnt's default is 32")
     parser.add_argument("--learning_rate", type=float, default=2e-4, help="lmnt's default")
     parser.add_argument("--clip_norm", type=float, default=1.0, help="lmnt's max_grad_norm")
+    parser.add_argument(
+        "--adam_epsilon", type=float, default=None,
+        help="ttszoo's Adam epsilon (default: Keras' 1e-7, as the recipes use)",
+    )  # fmt: skip
     parser.add_argument("--crop_frames", type=int, default=24, help="lmnt's crop_mel_frames")
     parser.add_argument("--held_out_crops", type=int, default=48)
     parser.add_argument("--synthesis_utterances", type=int, default=2)
