@@ -39,10 +39,10 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import peer_process
 import tensorflow as tf
 from timing import time_runs
 from wavegrad_flops import wavegrad_conv_flops
+from wavegrad_peer import PeerProcess, load_torch_weights, network_disagreement
 
 from ttszoo.diffusion import NoiseSchedule
 from ttszoo.evaluation.logmel import log_mel_distance
@@ -58,37 +58,6 @@ PEER_RUN = {
     "ttszoo bf16": "peer bf16",
     "ttszoo bf16 with XLA": "peer bf16",
 }
-
-
-class PeerProcess(peer_process.PeerProcess):
-    """The lmnt-com/wavegrad worker (benchmarks/wavegrad_peer_worker.py)."""
-
-    def __init__(self, python):
-        super().__init__(python, "wavegrad_peer_worker.py")
-
-
-def load_torch_weights(model, weights):
-    """Copies lmnt-com/wavegrad's state dict (npz) into a ttszoo ``WaveGrad`` of Base sizes."""
-
-    def put(conv, prefix):
-        kernel = weights[f"{prefix}.weight"].transpose(2, 1, 0)  # [out, in, k] -> [k, in, out]
-        conv.set_weights([kernel, weights[f"{prefix}.bias"]])
-
-    put(model.audio_conv, "downsample.0")
-    for i, dblock in enumerate(model.dblocks, start=1):
-        put(dblock.residual_conv, f"downsample.{i}.residual_dense")
-        for j, conv in enumerate(dblock.convs):
-            put(conv, f"downsample.{i}.conv.{j}")
-    for i, film in enumerate(model.films):
-        put(film.input_conv, f"film.{i}.input_conv")
-        put(film.output_conv, f"film.{i}.output_conv")
-    put(model.mel_conv, "first_conv")
-    for i, ublock in enumerate(model.ublocks):
-        put(ublock.residual_conv, f"upsample.{i}.block1")
-        names = ["block2.0", "block2.1", "block3.0", "block3.1"]
-        for conv, name in zip(ublock.convs, names, strict=True):
-            put(conv, f"upsample.{i}.{name}")
-    put(model.output_conv, "last_conv")
 
 
 def matmul_peak(dtype, jit_compile, size=2048, repeats=7):
@@ -165,21 +134,6 @@ def build_ttszoo(policy, weights, inference_xla="auto"):
     return model
 
 
-def network_agreement(model, peer, mel, tmp):
-    """Relative error between one pass of ttszoo's float32 network and the peer's on ``mel``
-    ``[1, FRAMES, N_MELS]``, random audio and level 0.5; asserts it is below 1e-3, since
-    timing two networks that compute different things would compare nothing."""
-    audio = np.random.default_rng(1).uniform(-1, 1, (1, FRAMES * HOP)).astype(np.float32)
-    level = np.array([0.5], np.float32)
-    np.savez(tmp / "inputs.npz", audio=audio, mel=mel.transpose(0, 2, 1), level=level)
-    peer("eps", inputs=str(tmp / "inputs.npz"), output=str(tmp / "peer_eps.npy"))
-    ours = model(audio, mel, level).numpy()
-    theirs = np.load(tmp / "peer_eps.npy")
-    error = float(np.abs(ours - theirs).max() / np.abs(theirs).max())
-    assert error < 1e-3, f"the two networks disagree (relative error {error:.2g})"
-    return error
-
-
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--peer_python", default="/work/peer_venv/bin/python")
@@ -217,8 +171,13 @@ def main():
     bf16_xla = build_ttszoo("mixed_bfloat16", weights, inference_xla=True)
     assert f32.count_params() == info["parameters"], (f32.count_params(), info)
 
-    mel = np.random.default_rng(0).uniform(0, 1, (1, FRAMES, N_MELS)).astype(np.float32)
-    eps_error = network_agreement(f32, peer, mel, tmp)
+    # One network pass must agree before anything is timed.
+    rng = np.random.default_rng(0)
+    audio = rng.uniform(-1, 1, (1, FRAMES * HOP)).astype(np.float32)
+    mel = rng.uniform(0, 1, (1, FRAMES, N_MELS)).astype(np.float32)
+    level = np.array([0.5], np.float32)
+    eps_error = network_disagreement(peer, f32, tmp, audio, mel, level)
+    assert eps_error < 1e-3, f"the two networks disagree (relative error {eps_error:.2g})"
 
     np.save(tmp / "mel.npy", mel.transpose(0, 2, 1))
     mel_tensor = tf.constant(mel)

@@ -281,6 +281,19 @@ def test_training_step_compiles_with_xla():
     assert len({float(loss) for loss, _ in losses}) == 3
 
 
+def test_noise_prediction_loss_is_the_l1_of_the_noise_on_the_diffused_audio():
+    model, batch = _tiny(), _batch()
+    rng = np.random.default_rng(0)
+    mel, audio = batch["mel"].numpy(), batch["audio"].numpy()
+    level = np.array([0.9, 0.3], np.float32)
+    noise = rng.standard_normal(audio.shape).astype(np.float32)
+    noisy = level[:, None] * audio + np.sqrt(1.0 - level[:, None] ** 2) * noise
+    expected = np.mean(np.abs(noise - model(noisy, mel, level).numpy()))
+    loss = model.noise_prediction_loss(mel, audio, level, noise)
+    assert loss.dtype == tf.float32
+    np.testing.assert_allclose(float(loss), expected, rtol=1e-5)
+
+
 def test_mixed_bfloat16_computes_in_bf16_and_the_loss_in_float32():
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_bfloat16")

@@ -276,10 +276,20 @@ class WaveGrad(VocoderModel):
         seed = keras.random.randint([2], 0, 2**31 - 1, seed=self.seed_generator)
         noise_level = self.training_schedule.sample_noise_level(batch_size, seed)
         noise = keras.random.normal(tf.shape(audio), seed=self.seed_generator)
+        loss = self.noise_prediction_loss(mel, audio, noise_level, noise, training=training)
+        return {"loss": loss, "noise_l1": loss}
+
+    def noise_prediction_loss(self, mel, audio, noise_level, noise, training=False):
+        """``mean |noise - eps_theta(level * audio + sqrt(1 - level^2) * noise, mel, level)|``.
+
+        The loss of one training step with its crops (``mel [B, F, M]``, ``audio [B, F *
+        hop]``), noise levels ``[B]`` and noise ``[B, F * hop]`` already drawn; a float32 scalar.
+        ``compute_losses`` draws them; benchmarks/wavegrad_training_parity.py gives the same
+        draws to this model and to lmnt-com/wavegrad.
+        """
         noisy = diffuse(audio, noise_level, noise)
         predicted = tf.cast(self(noisy, mel, noise_level, training=training), tf.float32)
-        loss = tf.reduce_mean(tf.abs(noise - predicted))
-        return {"loss": loss, "noise_l1": loss}
+        return tf.reduce_mean(tf.abs(noise - predicted))
 
     # Inference.
 

@@ -1,0 +1,370 @@
+"""WaveGrad training parity: ttszoo (TensorFlow) and lmnt-com/wavegrad 0.1.5 (PyTorch) side by side.
+
+Both models start from the same weights (the peer's initial weights, drawn by lmnt's own
+initialisers and copied into ttszoo; one network pass is checked to agree) and lmnt's unscaled
+noise-level encoding (``noise_scale=1``). This driver draws every random quantity of training
+once, with numpy, and gives the same values to both sides, as lmnt's data loader and
+``WaveGradLearner.train_step`` would draw them:
+
+* batches: each epoch shuffles the training utterances that hold a whole crop, in batches of
+  ``--batch_size`` (the rest of an epoch dropped); each utterance gives one crop of
+  ``--crop_frames`` frames starting at a uniform frame;
+* noise levels: a step ``s`` uniform in 1..1000 of the training schedule
+  ``linspace(1e-6, 1e-2, 1000)``, then a level uniform between ``sqrt(alpha_bar_{s-1})`` and
+  ``sqrt(alpha_bar_s)`` (the table both sides build, checked equal);
+* Gaussian noise.
+
+The optimizer is each side's own: lmnt's ``torch.optim.Adam(lr)`` with its global-norm clipping
+of 1 (``max_grad_norm``), and ttszoo's ``make_optimizer`` (Keras Adam, ``global_clipnorm``),
+at the same learning rate; the ttszoo step is XLA-compiled as the trainer does by default.
+The sides alternate blocks of ``--block`` steps (who goes first alternates too). Every
+``--eval_every`` steps and before the first, both report:
+
+* the held-out noise-prediction L1: the same crops of the validation utterances, with the
+  same noise levels (spread evenly over the 1000 training steps) and noise for both;
+* copy-synthesis distances on ``--synthesis_utterances`` validation utterances vocoded from
+  their recorded mels with the 6-iteration schedule ``wavegrad-6``: MCD and log-mel L1 as
+  ``ttszoo evaluate`` measures them (DTW-aligned) and the frame-aligned log-mel distance of
+  benchmarks/wavegrad_learning.py.
+
+Reported besides: the training losses of every step and each side's median step time.
+
+    python benchmarks/wavegrad_training_parity.py --records_dir /tmp/wgparity/records \\
+        --steps 400 --eval_every 100 --json /tmp/wgparity/parity.json
+
+Build the records with the WaveGrad demo recipe (hop 300, 80 mels):
+    ttszoo corpus --out /tmp/wgparity/corpus --limit 120
+    ttszoo preprocess --corpus_dir=/tmp/wgparity/corpus --out_dir=/tmp/wgparity/records \\
+        --gin_file=recipes/wavegrad/demo.gin
+The peer's virtual environment: see benchmarks/vocoder_speed.py.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from wavegrad_peer import PeerProcess, load_torch_weights, network_disagreement, peer_sizes
+
+from ttszoo.audio import AudioConfig
+from ttszoo.data import make_dataset, records
+from ttszoo.diffusion import NoiseSchedule
+from ttszoo.evaluation.evaluator import distance
+from ttszoo.evaluation.logmel import log_mel_distance
+from ttszoo.evaluation.spectral import utterance_features
+from ttszoo.models import get_model
+from ttszoo.training import make_optimizer, parse_gin
+from ttszoo.training.schedule_search import held_out_batch
+
+MODEL_GIN = {"demo": "models/wavegrad_small.gin", "base": "models/wavegrad.gin"}
+SIDES = ("ttszoo", "peer")
+
+
+def utterances(records_dir, split):
+    """``[(mel [T, M], audio [T * hop])]`` float32 numpy, each cut to its length."""
+    dataset = make_dataset(records_dir, split=split, batch_size=1, features=("mel", "audio"),
+                           num_buckets=1, shuffle=False, repeat=False)  # fmt: skip
+    out = []
+    for batch in dataset:
+        frames = int(batch["mel_length"][0])
+        hop = batch["audio"].shape[1] // batch["mel"].shape[1]
+        out.append((batch["mel"][0, :frames].numpy(), batch["audio"][0, : frames * hop].numpy()))
+    return out
+
+
+def crop(utterance, frames, hop, rng):
+    """A crop of ``frames`` frames at a uniform start (lmnt's ``Collator.collate``)."""
+    mel, audio = utterance
+    start = int(rng.integers(0, mel.shape[0] - frames + 1))
+    return mel[start : start + frames], audio[start * hop : (start + frames) * hop]
+
+
+def noise_levels(table, steps, rng):
+    """Uniform between ``table[s - 1]`` and ``table[s]`` for each step ``s`` (1-based)."""
+    upper, lower = table[steps - 1], table[steps]
+    return (upper + rng.random(steps.shape) * (lower - upper)).astype(np.float32)
+
+
+def draws(mel, audio, level, rng):
+    """The arrays one step (or one evaluation) needs, the noise drawn for ``audio``."""
+    noise = rng.standard_normal(audio.shape).astype(np.float32)
+    return {"mel": mel, "audio": audio, "level": level, "noise": noise}
+
+
+def training_batches(train, args, hop, table, rng):
+    """Endless lmnt-style batches: shuffled epochs, crops, levels, noise (see the docstring)."""
+    usable = [u for u in train if u[0].shape[0] >= args.crop_frames]
+    while True:
+        order = rng.permutation(len(usable))
+        for first in range(0, len(order) - args.batch_size + 1, args.batch_size):
+            crops = [crop(usable[i], args.crop_frames, hop, rng)
+                     for i in order[first : first + args.batch_size]]  # fmt: skip
+            steps = rng.integers(1, len(table), args.batch_size)
+            yield draws(np.stack([c[0] for c in crops]), np.stack([c[1] for c in crops]),
+                        noise_levels(table, steps, rng), rng)  # fmt: skip
+
+
+def held_out_crops(validation, args, hop, table, rng):
+    """``--held_out_crops`` crops of the validation utterances, levels spread over the steps."""
+    crops = [crop(validation[i % len(validation)], args.crop_frames, hop, rng)
+             for i in range(args.held_out_crops)]  # fmt: skip
+    steps = np.linspace(1, len(table) - 1, args.held_out_crops).round().astype(int)
+    return draws(np.stack([c[0] for c in crops]), np.stack([c[1] for c in crops]),
+                 noise_levels(table, steps, rng), rng)  # fmt: skip
+
+
+def to_peer(arrays, path):
+    """Writes arrays for the worker: the mel channels-first (``[..., n_mels, T]``)."""
+    np.savez(path, **{k: np.swapaxes(v, -1, -2) if k == "mel" else v for k, v in arrays.items()})
+    return str(path)
+
+
+class TtszooSide:
+    """ttszoo's WaveGrad with its own optimizer and an XLA-compiled step on given draws."""
+
+    def __init__(self, model, args):
+        self.model = model
+        self.optimizer = make_optimizer(
+            keras.optimizers.Adam, learning_rate=args.learning_rate, clip_norm=args.clip_norm
+        )
+        if args.adam_epsilon is not None:
+            self.optimizer.epsilon = args.adam_epsilon
+        self.optimizer.build(model.trainable_variables)
+        self.step = tf.function(self._step, jit_compile=bool(args.jit_compile))
+
+    def _step(self, mel, audio, level, noise):
+        variables = self.model.trainable_variables
+        with tf.GradientTape() as tape:
+            loss = self.model.noise_prediction_loss(mel, audio, level, noise, training=True)
+        self.optimizer.apply(tape.gradient(loss, variables), variables)
+        return loss
+
+    def train(self, batches):
+        losses, seconds = [], []
+        for batch in batches:
+            started = time.perf_counter()
+            losses.append(float(self.step(batch["mel"], batch["audio"], batch["level"],
+                                          batch["noise"])))  # fmt: skip
+            seconds.append(time.perf_counter() - started)
+        return {"losses": losses, "seconds": seconds}
+
+    def heldout(self, arrays):
+        names = ("mel", "audio", "level", "noise")
+        return float(self.model.noise_prediction_loss(*(arrays[k] for k in names)))
+
+    def vocode(self, mel, seed):
+        return self.model.vocode(mel, seed=seed)["audio"].numpy()
+
+
+def copy_synthesis(waveforms, references, audio_config):
+    """Mean MCD and log-mel L1 (``ttszoo evaluate``'s, DTW) and the aligned log-mel distance."""
+    scores = {"mcd": [], "logmel_l1": [], "logmel_aligned": []}
+    for waveform, (features, recorded) in zip(waveforms, references, strict=True):
+        synthesized = utterance_features(waveform, audio_config)
+        for metric in ("mcd", "logmel_l1"):
+            scores[metric].append(distance(metric, synthesized, features))
+        aligned = log_mel_distance(waveform[None], recorded[None], audio_config.sample_rate)
+        scores["logmel_aligned"].append(float(aligned[0]))
+    return {name: float(np.mean(values)) for name, values in scores.items()}
+
+
+def evaluate(step, ours, peer, held_out, synthesis, references, audio_config, work):
+    row = {"step": step}
+    row["heldout_l1"] = {
+        "ttszoo": ours.heldout(held_out),
+        "peer": peer("heldout", inputs=to_peer(held_out, work / "heldout.npz"))["l1"],
+    }
+    mel_path = work / "synthesis_mel.npy"
+    np.save(mel_path, np.swapaxes(synthesis, 1, 2))
+    peer("run", mel=str(mel_path), dtype="float32", output=str(work / "peer_audio.npy"), seed=0)
+    row["copy_synthesis"] = {
+        "ttszoo": copy_synthesis(ours.vocode(synthesis, 0), references, audio_config),
+        "peer": copy_synthesis(np.load(work / "peer_audio.npy"), references, audio_config),
+    }
+    l1 = row["heldout_l1"]
+    print(f"step {step}: held-out L1 ttszoo {l1['ttszoo']:.4f} peer {l1['peer']:.4f} "
+          f"(ratio {l1['ttszoo'] / l1['peer']:.3f}); MCD ttszoo "
+          f"{row['copy_synthesis']['ttszoo']['mcd']:.2f} peer "
+          f"{row['copy_synthesis']['peer']['mcd']:.2f}", flush=True)  # fmt: skip
+    return row
+
+
+def build(args, n_mels, betas, peer, work):
+    """The peer's model at the chosen size and ttszoo's with the peer's weights, checked."""
+    parse_gin([MODEL_GIN[args.model]], ["NOISE_SCALE = 1.0", "INFERENCE_ITERATIONS = 6",
+                                        f"SEGMENT_FRAMES = {args.crop_frames}"])  # fmt: skip
+    model = get_model()
+    model(tf.zeros([1, model.hop_length * 2]), tf.zeros([1, 2, n_mels]), tf.zeros([1]))
+    info = peer(
+        "init", betas=betas, n_mels=n_mels, threads=args.threads, seed=args.seed,
+        weights=str(work / "weights.npz"), sizes=peer_sizes(model, n_mels),
+    )  # fmt: skip
+    load_torch_weights(model, dict(np.load(work / "weights.npz")))
+    if model.count_params() != info["parameters"]:
+        raise RuntimeError(f"parameter counts differ: {model.count_params()} and {info}")
+    rng = np.random.default_rng(args.seed)
+    frames = args.crop_frames
+    inputs = (rng.uniform(-1, 1, (2, frames * model.hop_length)).astype(np.float32),
+              rng.uniform(0, 1, (2, frames, n_mels)).astype(np.float32),
+              np.array([0.3, 0.9], np.float32))  # fmt: skip
+    info["eps_relative_error"] = network_disagreement(peer, model, work, *inputs)
+    if info["eps_relative_error"] > 1e-3:
+        raise RuntimeError(f"the two networks disagree: {info['eps_relative_error']:.3g}")
+    table = model.training_schedule.noise_level_table
+    if not np.allclose(table, info["training_noise_level_table"], rtol=0, atol=1e-12):
+        raise RuntimeError("ttszoo's and lmnt's training noise-level tables differ")
+    return model, info
+
+
+def figure(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colors = {"ttszoo": "C0", "peer": "C1"}
+    labels = {"ttszoo": "ttszoo", "peer": "lmnt-com/wavegrad"}
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+    window = min(25, results["steps"])
+    for side in SIDES:
+        losses = np.array(results["train_losses"][side])
+        smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+        axes[0].plot(np.arange(window, len(losses) + 1), smooth, color=colors[side],
+                     label=labels[side])  # fmt: skip
+        steps = [row["step"] for row in results["evaluations"]]
+        axes[1].plot(steps, [row["heldout_l1"][side] for row in results["evaluations"]], "o-",
+                     color=colors[side], label=labels[side])  # fmt: skip
+        axes[2].plot(steps, [row["copy_synthesis"][side]["mcd"] for row in
+                             results["evaluations"]], "o-", color=colors[side],
+                     label=labels[side])  # fmt: skip
+    axes[0].set(xlabel="step", ylabel="L1", title=f"training loss (mean of {window} steps)")
+    axes[1].set(xlabel="step", ylabel="L1", title="held-out noise-prediction L1")
+    axes[2].set(xlabel="step", ylabel="MCD (dB)", title="copy synthesis, 6 iterations")
+    for axis in axes:
+        axis.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records_dir", default="/tmp/wgparity/records")
+    parser.add_argument("--peer_python", default="/work/peer_venv/bin/python")
+    parser.add_argument("--model", choices=sorted(MODEL_GIN), default="demo",
+                        help="demo: the quarter-width recipe model; base: WaveGrad Base")  # fmt: skip
+    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--eval_every", type=int, default=100)
+    parser.add_argument("--block", type=int, default=10, help="steps per turn")
+    parser.add_argument("--batch_size", type=int, default=8, help="lmnt's default is 32")
+    parser.add_argument("--learning_rate", type=float, default=2e-4, help="lmnt's default")
+    parser.add_argument("--clip_norm", type=float, default=1.0, help="lmnt's max_grad_norm")
+    parser.add_argument(
+        "--adam_epsilon", type=float, default=None,
+        help="ttszoo's Adam epsilon (default: Keras' 1e-7, as the recipes use)",
+    )  # fmt: skip
+    parser.add_argument("--crop_frames", type=int, default=24, help="lmnt's crop_mel_frames")
+    parser.add_argument("--held_out_crops", type=int, default=48)
+    parser.add_argument("--synthesis_utterances", type=int, default=2)
+    parser.add_argument("--synthesis_frames", type=int, default=128)
+    parser.add_argument("--jit_compile", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=os.cpu_count(),
+                        help="CPU threads of each side (TensorFlow intra-op, torch)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", default=None, help="Also write the results here.")
+    parser.add_argument("--figure", default=None, help="Write the learning curves here (png).")
+    args = parser.parse_args()
+    if args.steps % args.eval_every or args.eval_every % args.block:
+        parser.error("--steps must be a multiple of --eval_every, and that of --block.")
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    work = Path(tempfile.mkdtemp(prefix="wavegrad_parity_"))
+    started, load_before = time.perf_counter(), os.getloadavg()
+    features = records.read_features_file(args.records_dir)
+    audio_config = AudioConfig(**features["audio_config"])
+    hop, n_mels = audio_config.hop_length, audio_config.n_mels
+
+    peer = PeerProcess(args.peer_python)
+    model, info = build(args, n_mels, NoiseSchedule.inference(6).betas.tolist(), peer, work)
+    table = model.training_schedule.noise_level_table
+    ours = TtszooSide(model, args)
+    peer("train_init", learning_rate=args.learning_rate, max_grad_norm=args.clip_norm)
+
+    rng = np.random.default_rng(args.seed + 1)
+    held_out = held_out_crops(utterances(args.records_dir, "validation"), args, hop, table, rng)
+    mel, audio = held_out_batch(args.records_dir, args.synthesis_utterances, args.synthesis_frames)
+    synthesis = mel.numpy()
+    references = [(utterance_features(a, audio_config), a) for a in audio.numpy()]
+    batches = training_batches(utterances(args.records_dir, "train"), args, hop, table, rng)
+
+    losses = {side: [] for side in SIDES}
+    seconds = {side: [] for side in SIDES}
+    evaluations = [evaluate(0, ours, peer, held_out, synthesis, references, audio_config, work)]
+    for block_index in range(args.steps // args.block):
+        block = [next(batches) for _ in range(args.block)]
+        order = SIDES if block_index % 2 == 0 else SIDES[::-1]
+        for side in order:
+            if side == "ttszoo":
+                out = ours.train(block)
+            else:
+                stacked = {k: np.stack([b[k] for b in block]) for k in block[0]}
+                out = peer("train", batches=to_peer(stacked, work / "batches.npz"))
+            losses[side] += out["losses"]
+            seconds[side] += out["seconds"]
+        step = (block_index + 1) * args.block
+        if step % args.eval_every == 0:
+            evaluations.append(
+                evaluate(step, ours, peer, held_out, synthesis, references, audio_config, work)
+            )
+    peer.close()
+
+    # The first block's steps include compilation (ttszoo) and warm-up (both): not timed.
+    medians = {side: statistics.median(seconds[side][args.block :]) for side in SIDES}
+    results = {
+        "model": args.model,
+        "parameters": info["parameters"],
+        "peer": f"wavegrad 0.1.5 on torch {info['torch']} ({info['threads']} threads)",
+        "tensorflow": tf.__version__,
+        "eps_relative_error": info["eps_relative_error"],
+        "settings": {k: v for k, v in vars(args).items() if k not in ("json", "figure")},
+        "training_utterances": len(features["splits"]["train"]["ids"]),
+        "steps": args.steps,
+        "evaluations": evaluations,
+        "heldout_ratio": [
+            row["heldout_l1"]["ttszoo"] / row["heldout_l1"]["peer"] for row in evaluations
+        ],  # fmt: skip
+        "median_step_seconds": medians,
+        "step_time_ratio": medians["ttszoo"] / medians["peer"],
+        "train_losses": losses,
+        "step_seconds": seconds,
+        "wall_seconds": time.perf_counter() - started,
+        "cpu_count": os.cpu_count(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+    }
+    summary = {k: v for k, v in results.items() if k not in ("train_losses", "step_seconds")}
+    print(json.dumps(summary, indent=1))
+    print()
+    print("| step | held-out L1 ttszoo | peer | ratio | MCD ttszoo | peer "
+          "| log-mel L1 ttszoo | peer |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
+    for row, ratio in zip(evaluations, results["heldout_ratio"], strict=True):
+        l1, cs = row["heldout_l1"], row["copy_synthesis"]
+        print(f"| {row['step']} | {l1['ttszoo']:.4f} | {l1['peer']:.4f} | {ratio:.3f} | "
+              f"{cs['ttszoo']['mcd']:.2f} | {cs['peer']['mcd']:.2f} | "
+              f"{cs['ttszoo']['logmel_l1']:.3f} | {cs['peer']['logmel_l1']:.3f} |")  # fmt: skip
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+    if args.figure:
+        figure(results, args.figure)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
