@@ -279,7 +279,7 @@ def row_label(variant, decoding):
 
 
 def collect(out, variants, seeds):
-    """Per table row, the per-seed scores of the evaluated runs (missing ones left out)."""
+    """Per table row, the per-seed scores of the finished, evaluated runs (others left out)."""
     rows = []
     for variant in variants:
         for decoding, _ in VARIANTS[variant].decodings:
@@ -288,7 +288,7 @@ def collect(out, variants, seeds):
                 directory = run_dir(out, variant, seed)
                 report = read_json(directory / f"eval_{decoding or 'default'}" / "report.json")
                 training = read_json(directory / "training.json")
-                if report is None or training is None:
+                if report is None or not (training or {}).get("done"):
                     continue
                 history = read_json(directory / "diagonality.json", [])
                 seed_scores.append(
