@@ -1,6 +1,7 @@
 """The robustness table's numbers against hand-computed values: failure classes, shares,
 mean and spread over seeds, steps until diagonal, and the markdown cells."""
 
+import json
 import math
 
 import pytest
@@ -129,3 +130,39 @@ def test_markdown_cells_show_mean_and_spread_and_partial_columns():
     cells = [cell.strip() for cell in table[3].strip("|").split("|")]
     assert cells[:3] == ["sma soft", "2", "38% ± 53%"]
     assert cells[-1] == "400 (1 of 2)"
+
+
+class _Counter:
+    """Stands in for a model: the optimizer step counter and the stop flag the budget sets."""
+
+    def __init__(self, step):
+        self.optimizer = type("Optimizer", (), {"iterations": step})()
+        self.stop_training = False
+
+
+def test_cpu_budget_stops_training_and_carries_over_earlier_cpu_time(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from transformer_tts_robustness import CpuBudget
+
+    status = tmp_path / "training.json"
+    roomy = CpuBudget(3600.0, status, {"steps": 10}, earlier=120.0)
+    roomy.set_model(_Counter(7))
+    assert roomy.cpu_seconds() >= 120.0
+    roomy.on_train_batch_end(0)
+    assert not roomy.model.stop_training
+    roomy.on_test_end()
+    recorded = json.loads(status.read_text())
+    assert recorded["step"] == 7 and recorded["budget"] == {"steps": 10}
+    assert recorded["cpu_seconds"] >= 120.0 and recorded["done"] is False
+    # 120 s used before this process started: a 60 s budget is already spent.
+    spent = CpuBudget(60.0, status, {"steps": 10}, earlier=120.0)
+    spent.set_model(_Counter(7))
+    spent.on_train_batch_end(0)
+    assert spent.model.stop_training
+    unlimited = CpuBudget(None, status, {"steps": 10}, earlier=1e9)
+    unlimited.set_model(_Counter(7))
+    unlimited.on_train_batch_end(0)
+    assert not unlimited.model.stop_training
