@@ -1,301 +1,475 @@
-"""Does Transformer TTS learn the demo corpus, and does SMA make its alignments more robust?
+"""Transformer TTS robustness: plain multihead attention against stepwise monotonic attention,
+and the reduction-factor schedule against a fixed r, over several seeds (docs/transformer_tts.md).
 
-Trains the small Transformer TTS (gin/recipes/transformer_tts/demo.gin) twice through the real
-trainer, identical except for the SMA switch: ``mha`` keeps plain multihead encoder-decoder
-attention, ``sma`` switches the stepwise monotonic alignment on at ``SMA_START_STEP``. Then it
-restores both from their model directories, synthesizes the 20 held-out sentences
-(``ttszoo.data.held_out_sentences()``, long and unusual ones included) and counts alignment
-failures (``ttszoo.evaluation.alignment``: skips, repeats, no stop).
+One command trains every missing (variant, seed) run on the large demo corpus at a stated
+budget, evaluates each trained model with ``ttszoo.evaluation.Evaluator`` on the held-out
+sentences (``held_out_sentences()`` + ``held_out_long_sentences()``, against eSpeak NG's own
+renderings of them), and writes the robustness table:
 
-    python benchmarks/transformer_tts_robustness.py train --variant mha --out /tmp/tts_runs &
-    python benchmarks/transformer_tts_robustness.py train --variant sma --out /tmp/tts_runs &
-    python benchmarks/transformer_tts_robustness.py evaluate --out /tmp/tts_runs
+    python benchmarks/transformer_tts_robustness.py run --out runs/tts_robustness \\
+        --variants mha sma sma_r1 sma_r2 --seeds 0 1 2 --cpu_minutes 120 --jobs 2
 
-``train`` builds and preprocesses the demo corpus into ``<out>/records`` when missing. The
-validation losses are written to ``<out>/<variant>/validation_history.json``; ``evaluate`` prints
-a markdown table and writes docs/figures/transformer_tts_*.png.
+Run it again and it skips what is done: a run whose ``training.json`` records the same budget
+is not trained again (an interrupted one resumes from its last checkpoint, with the CPU time it
+had used), and an evaluation of the same training step is not repeated.
+
+Variants (``VARIANTS``): ``mha`` never switches SMA on (gin/recipes/transformer_tts/
+large_mha.gin); ``sma`` (large.gin) is decoded twice, with soft and with hard SMA
+(``TransformerTTS.hard_inference``); ``sma_r1`` and ``sma_r2`` replace the r schedule with a
+fixed r. The budget is ``--steps`` (default: the recipe's ``train.steps``) and, optionally,
+``--cpu_minutes``: the run stops once its process has used that much CPU time (all of it:
+start-up, tracing, validation), whichever comes first.
+
+``--out`` holds ``records/`` (the corpus, preprocessed), ``references/`` (the eSpeak NG
+renderings), ``sentences.txt``, ``runs/<variant>/seed<k>/`` (``model/``, ``training.json``,
+``diagonality.json``, ``eval_<decoding>/report.{md,json}``, ``evaluation.json``) and the table,
+``robustness.md`` and ``robustness.json``.
+
+Steps until diagonal: at every validation pass the model, as it is at that step (r, SMA
+switch), runs teacher-forced on the first ``DIAGONAL_UTTERANCES`` validation utterances; the
+diagonality of its alignment layer's attention (the share of weight within
+``DIAGONAL_BAND`` of the diagonal, ``ttszoo.evaluation.diagonality``) is averaged over them.
+The first validation step at which the mean reaches ``DIAGONAL_THRESHOLD`` is the run's
+"steps until diagonal" (``ttszoo.evaluation.robustness``). Its resolution is the recipe's
+``train.validate_every``.
 """
 
 import argparse
+import dataclasses
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
-MAX_STAY_SECONDS = 1.0
+from ttszoo.evaluation.robustness import (
+    DIAGONAL_BAND,
+    DIAGONAL_THRESHOLD,
+    aggregate,
+    markdown_table,
+    run_scores,
+    steps_until_diagonal,
+)
+
+DIAGONAL_UTTERANCES = 16
 
 
-class ValidationHistory(keras.callbacks.Callback):
-    """Appends ``{step, seconds, losses}`` after every validation pass to a JSON file."""
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """A training variant: its recipe, extra gin bindings and how it is decoded.
 
-    def __init__(self, path):
+    ``decodings``: ``(name, hard_inference)`` pairs; each is one row of the table.
+    """
+
+    description: str
+    gin_file: str
+    bindings: tuple = ()
+    decodings: tuple = (("", False),)
+
+
+VARIANTS = {
+    "mha": Variant(
+        "plain multihead attention, r schedule", "recipes/transformer_tts/large_mha.gin"
+    ),
+    "sma": Variant(
+        "SMA, r schedule",
+        "recipes/transformer_tts/large.gin",
+        decodings=(("soft", False), ("hard", True)),
+    ),
+    "sma_r1": Variant(
+        "SMA, fixed r = 1", "recipes/transformer_tts/large.gin", ("REDUCTION_SCHEDULE = [[0, 1]]",)
+    ),
+    "sma_r2": Variant(
+        "SMA, fixed r = 2", "recipes/transformer_tts/large.gin", ("REDUCTION_SCHEDULE = [[0, 2]]",)
+    ),
+}
+
+
+def run_dir(out, variant, seed):
+    return Path(out) / "runs" / variant / f"seed{seed}"
+
+
+def read_json(path, default=None):
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else default
+
+
+def write_json(path, value):
+    Path(path).write_text(json.dumps(value, indent=1) + "\n")
+
+
+# Training (one run per process: the thread settings and gin are process-wide).
+
+
+class CpuBudget(keras.callbacks.Callback):
+    """Stops training once the run has used ``limit_seconds`` of CPU time (None: no limit).
+
+    Counts this process's CPU time from the callback's creation on, plus ``earlier`` seconds
+    (what earlier processes of the same run used, when it resumes); records the total in
+    ``status_path`` (``cpu_seconds``) at every validation and when training ends.
+    """
+
+    def __init__(self, limit_seconds, status_path, budget, earlier=0.0):
         super().__init__()
-        self.path = Path(path)
-        self.started = time.perf_counter()
-        self.history = json.loads(self.path.read_text()) if self.path.exists() else []
+        self.limit = limit_seconds
+        self.status_path = Path(status_path)
+        self.budget = budget
+        self.earlier = earlier
+        self.started = time.process_time()
+
+    def cpu_seconds(self):
+        return self.earlier + time.process_time() - self.started
+
+    def record(self, **fields):
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        status = {"budget": self.budget, "step": step, "cpu_seconds": round(self.cpu_seconds(), 1)}
+        write_json(self.status_path, {**status, "done": False, **fields})
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.limit is not None and self.cpu_seconds() >= self.limit:
+            self.model.stop_training = True
 
     def on_test_end(self, logs=None):
-        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
-        self.history.append(
-            {
-                "step": step,
-                "seconds": round(time.perf_counter() - self.started, 1),
-                "reduction_factor": self.model.reduction_factor,
-                "monotonic": self.model.monotonic,
-                **{key: float(value) for key, value in (logs or {}).items()},
-            }
-        )
-        self.path.write_text(json.dumps(self.history, indent=1))
+        self.record()
 
 
-def records_dir(out):
-    from ttszoo.data import build_demo_corpus, preprocess_corpus
-
-    records = Path(out) / "records"
-    if not (records / "features.json").exists():
-        corpus = build_demo_corpus(Path(out) / "corpus", progress=False)
-        preprocess_corpus(
-            corpus, records, num_workers=1, include=(), validation_fraction=0.1, progress=False
-        )
-    return records
-
-
-def train_variant(variant, out, params):
-
-    import gin
-    from ttszoo.training import parse_gin, train
-
-    keras.utils.set_random_seed(0)
-    model_dir = Path(out) / variant
-    model_dir.mkdir(parents=True, exist_ok=True)
-    parse_gin(
-        ["recipes/transformer_tts/demo.gin"], [f'RECORDS_DIR = "{records_dir(out)}"', *params]
-    )
-    # The recipe's callbacks with their gin settings; the mha run leaves out the SMA switch.
-    names = ["ReductionFactorCallback", "DiagonalAttentionForcing"]
-    if variant == "sma":
-        names.append("MonotonicAttentionSwitch")
-    callbacks = [gin.get_configurable(name)() for name in names]
-    callbacks.append(ValidationHistory(model_dir / "validation_history.json"))
-    started = time.perf_counter()
-    logs = train(model_dir=str(model_dir), callbacks=callbacks, verbose=False)
-    print(f"{variant}: trained to step {logs['step']} in {time.perf_counter() - started:.0f} s")
-
-
-def synthesize_held_out(trained):
-    """Synthesizes every held-out sentence with the restored model as it is configured."""
-    from ttszoo.data import held_out_sentences
-    from ttszoo.text import Tokenizer
-
-    tokenizer = Tokenizer.from_config(trained.tokenizer_config)
-    results = []
-    for sentence in held_out_sentences():
-        ids = tokenizer.encode(sentence)
-        outputs = trained.model.synthesize(np.asarray([ids], np.int32))
-        frames = int(outputs["mel_length"][0])
-        steps = -(-frames // trained.model.reduction_factor)
-        results.append(
-            {
-                "sentence": sentence,
-                "symbols": len(ids),
-                "frames": frames,
-                "stopped": bool(outputs["stopped"][0]),
-                "alignment": np.asarray(outputs["step_alignment"][0])[: len(ids), :steps],
-            }
-        )
-    return results
-
-
-def speaking_rate(records):
-    """``(mean frames per symbol of the training split, seconds per frame)``, from the lengths
-    that preprocessing wrote to ``features.json``."""
-    info = json.loads((Path(records) / "features.json").read_text())
-    train = info["splits"]["train"]
-    audio = info["audio_config"]
-    frames_per_symbol = sum(train["mel_lengths"]) / sum(train["text_lengths"])
-    return frames_per_symbol, audio["hop_length"] / audio["sample_rate"]
-
-
-def failure_criteria(symbols, rate, reduction_factor):
-    """``alignment_report`` settings for a text of ``symbols`` at ``r`` (in decoder steps).
-
-    The expected length is the training corpus' mean rate; a stopped utterance outside half to
-    twice that length fails. No symbol may hold the attention for more than one second
-    (``MAX_STAY_SECONDS``): several times the longest pause eSpeak NG makes at punctuation.
-    """
-    frames_per_symbol, seconds_per_frame = rate
-    return {
-        "expected_outputs": symbols * frames_per_symbol / reduction_factor,
-        "max_stay": MAX_STAY_SECONDS / (seconds_per_frame * reduction_factor),
-    }
-
-
-def teacher_forced_reports(trained, records, rate):
-    """Reports and [N, steps] alignments of the teacher-forced validation utterances."""
+def teacher_forced_alignments(model, records_dir, count):
+    """``[N, steps]`` alignments of ``model``'s alignment layer on the first ``count``
+    validation utterances, teacher-forced with the model's current r and SMA switch."""
     from ttszoo.data import make_dataset
-    from ttszoo.evaluation.alignment import alignment_report
 
-    model, reports, alignments = trained.model, [], []
-    dataset = make_dataset(records, split="validation", batch_size=1, num_buckets=1)
-    for batch in dataset:
+    dataset = make_dataset(records_dir, split="validation", batch_size=1, num_buckets=1)
+    alignments = []
+    for batch in dataset.take(count):
         outputs = model({key: batch[key] for key in ("text", "mel", "mel_length")})
         symbols = int(batch["text_length"][0])
         steps = -(-int(batch["mel_length"][0]) // model.reduction_factor)
         alignment = outputs["alignments"][model.alignment_layer][0].numpy()[:steps, :symbols]
-        criteria = failure_criteria(symbols, rate, model.reduction_factor)
-        reports.append(alignment_report(alignment.T, stopped=True, **criteria))
         alignments.append(alignment.T)
-    return reports, alignments
+    return alignments
 
 
-def plot_alignments(panels, path):
-    import matplotlib
+class DiagonalityHistory(keras.callbacks.Callback):
+    """After every validation pass, appends the step, r, SMA switch, validation losses and the
+    mean teacher-forced diagonality (``DIAGONAL_BAND``) to a JSON file."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    def __init__(self, path, records_dir):
+        super().__init__()
+        self.path = Path(path)
+        self.records_dir = records_dir
+        self.history = read_json(self.path, [])
 
-    figure, axes = plt.subplots(
-        len(panels), len(panels[0]), figsize=(4 * len(panels[0]), 2.6 * len(panels))
+    def on_test_end(self, logs=None):
+        from ttszoo.evaluation import diagonality
+
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        alignments = teacher_forced_alignments(self.model, self.records_dir, DIAGONAL_UTTERANCES)
+        self.history = [entry for entry in self.history if entry["step"] < step]  # a resumed run
+        self.history.append(
+            {
+                "step": step,
+                "reduction_factor": self.model.reduction_factor,
+                "monotonic": self.model.monotonic,
+                "diagonality": float(np.mean([diagonality(a, DIAGONAL_BAND) for a in alignments])),
+                "process_cpu_seconds": round(time.process_time(), 1),
+                **{key: float(value) for key, value in (logs or {}).items()},
+            }
+        )
+        write_json(self.path, self.history)
+
+
+def train_run(out, variant, seed, steps, cpu_minutes, params):
+    """Trains (or resumes) one run; writes ``training.json`` with ``done: true`` at the end."""
+    import gin
+    from ttszoo.training import parse_gin, train
+
+    directory = run_dir(out, variant, seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    records = Path(out) / "records"
+    spec = VARIANTS[variant]
+    keras.utils.set_random_seed(seed)
+    bindings = [f'RECORDS_DIR = "{records}"', f"ttszoo.data.make_dataset.seed = {seed}"]
+    # The variant's own bindings last: they say what the variant is.
+    bindings += [*([f"train.steps = {steps}"] if steps else []), *params, *spec.bindings]
+    parse_gin([spec.gin_file], bindings)
+    # The budget as asked for (steps None: the recipe's), which a later `run` compares.
+    budget = {"steps": steps, "cpu_minutes": cpu_minutes, "gin_params": list(params)}
+    steps = gin.query_parameter("train.steps")
+    limit = None if cpu_minutes is None else 60 * cpu_minutes
+    status = directory / "training.json"
+    # A resumed run (its model directory exists) keeps counting the CPU time it has used.
+    earlier = (
+        read_json(status, {}).get("cpu_seconds", 0.0) if (directory / "model").exists() else 0.0
     )
-    axes = np.atleast_2d(axes)
-    for row, panel_row in enumerate(panels):
-        for column, (title, alignment) in enumerate(panel_row):
-            axis = axes[row, column]
-            axis.imshow(alignment, origin="lower", aspect="auto", interpolation="nearest")
-            axis.set_title(title, fontsize=8)
-            axis.set_xlabel("decoder step")
-            axis.set_ylabel("symbol")
-    figure.tight_layout()
-    figure.savefig(path, dpi=80)
-    plt.close(figure)
-
-
-def plot_history(histories, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(6, 3.2))
-    for variant, history in histories.items():
-        steps = [entry["step"] for entry in history]
-        axis.plot(steps, [entry["mel_l1"] for entry in history], marker="o", label=variant)
-    axis.set_xlabel("training step")
-    axis.set_ylabel("validation mel L1 (after postnet)")
-    axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=80)
-    plt.close(figure)
-
-
-def evaluate(out):
-    """Held-out synthesis (soft SMA, and hard SMA for the sma model) and teacher forcing."""
-    from ttszoo.evaluation.alignment import alignment_report, failure_rates
-    from ttszoo.training.loading import load_trained_model
-
-    histories, rows, forced_rows, panels, sentences = {}, [], [], [], {}
-    rate = speaking_rate(Path(out) / "records")
-    print(f"training split: {rate[0]:.2f} frames per symbol, {rate[1] * 1000:.1f} ms per frame")
-    for variant in ("mha", "sma"):
-        model_dir = Path(out) / variant
-        histories[variant] = json.loads((model_dir / "validation_history.json").read_text())
-        trained = load_trained_model(model_dir)
-        r = trained.model.reduction_factor
-        forced_reports, forced_alignments = teacher_forced_reports(
-            trained, Path(out) / "records", rate
-        )
-        forced = failure_rates(forced_reports)
-        forced_rows.append(
-            f"| {variant} | {forced['failed']:.0%} | {forced['focus_rate']:.2f} | "
-            f"{forced['diagonality']:.2f} |"
-        )
-        first, last = histories[variant][0], histories[variant][-1]
-        for hard in (False, True) if variant == "sma" else (False,):
-            name = f"{variant}, hard" if hard else variant
-            trained.model.hard_inference = hard
-            results = synthesize_held_out(trained)
-            reports = [
-                alignment_report(
-                    result["alignment"],
-                    result["stopped"],
-                    **failure_criteria(result["symbols"], rate, r),
-                )
-                for result in results
-            ]
-            rates = failure_rates(reports)
-            rows.append(
-                f"| {name} | {trained.step} | r={r}, SMA {'on' if trained.model.monotonic else 'off'}"
-                f"{', hard' if hard else ''} | "
-                f"{first['mel_l1']:.3f} (step {first['step']}) -> {last['mel_l1']:.3f} | "
-                f"{rates['skip']:.0%} | {rates['repeat']:.0%} | {rates['no_stop']:.0%} | "
-                f"**{rates['failed']:.0%}** | {rates['focus_rate']:.2f} | "
-                f"{rates['diagonality']:.2f} |"
-            )
-            sentences[name] = []
-            for result, report in zip(results, reports, strict=True):
-                flags = [key for key in ("skip", "repeat", "no_stop") if report[key]]
-                sentences[name].append(
-                    {"sentence": result["sentence"], "frames": result["frames"], "flags": flags}
-                )
-                print(
-                    f"{name} | {result['symbols']:3d} symbols | {result['frames']:4d} frames | "
-                    f"{','.join(flags) or 'ok':16s} | {result['sentence'][:60]}"
-                )
-            if hard:
-                continue
-            longest = sorted(range(len(results)), key=lambda i: -results[i]["symbols"])[:2]
-            panels.append(
-                [(f"{name}: teacher-forced validation utterance", forced_alignments[0])]
-                + [
-                    (
-                        f"{name}: {results[i]['symbols']} symbols, "
-                        f"{'stopped' if results[i]['stopped'] else 'no stop'}",
-                        results[i]["alignment"],
-                    )
-                    for i in (0, *longest)
-                ]
-            )
-    print()
+    cpu = CpuBudget(limit, status, budget, earlier)
+    history = DiagonalityHistory(directory / "diagonality.json", records)
+    started = time.perf_counter()
+    # The recipe's callbacks (r schedule, SMA switch, forcing) as gin builds them, and ours.
+    recipe = [ref.scoped_configurable_fn() for ref in gin.query_parameter("train.callbacks")]
+    logs = train(
+        model_dir=str(directory / "model"), callbacks=[*recipe, cpu, history], verbose=False
+    )
+    stopped_by = "steps" if logs["step"] >= steps else "cpu budget"
+    cpu.record(done=True, stopped_by=stopped_by, train_steps=steps)
     print(
-        "| attention | steps | decoding | validation mel L1 | skip | repeat | no stop | "
-        "failed | focus rate | diagonality |"
+        f"{variant} seed {seed}: step {logs['step']} ({stopped_by}), "
+        f"{cpu.cpu_seconds() / 60:.1f} CPU minutes, {time.perf_counter() - started:.0f} s wall"
     )
-    print("|---|---:|---|---|---:|---:|---:|---:|---:|---:|")
-    print("\n".join(rows))
-    print()
-    print("| attention | teacher-forced validation: failed | focus rate | diagonality |")
-    print("|---|---:|---:|---:|")
-    print("\n".join(forced_rows))
-    (Path(out) / "held_out_results.json").write_text(json.dumps(sentences, indent=1))
-    FIGURES.mkdir(parents=True, exist_ok=True)
-    plot_alignments(panels, FIGURES / "transformer_tts_alignments.png")
-    plot_history(histories, FIGURES / "transformer_tts_validation.png")
+
+
+# Evaluation.
+
+
+def held_out(max_sentences=None):
+    """``held_out_sentences() + held_out_long_sentences()``, or ``max_sentences`` of them evenly
+    spaced over that list (for a quick check of the pipeline; the table needs them all)."""
+    from ttszoo.data import held_out_long_sentences, held_out_sentences
+
+    sentences = held_out_sentences() + held_out_long_sentences()
+    if max_sentences is None or max_sentences >= len(sentences):
+        return sentences
+    if max_sentences < 2:
+        raise SystemExit("--max_sentences must be at least 2 (retrieval compares sentences).")
+    picks = np.linspace(0, len(sentences) - 1, max_sentences).round().astype(int)
+    return [sentences[index] for index in picks]
+
+
+def sentences_and_references(out, max_sentences=None):
+    """The held-out sentences (written to ``sentences.txt``) and their eSpeak NG references."""
+    from ttszoo.data.demo_corpus import VOICE
+    from ttszoo.evaluation.references import render_references, sentence_file_names
+
+    sentences = held_out(max_sentences)
+    listing = Path(out) / "sentences.txt"
+    folder = Path(out) / "references"
+    paths = [folder / f"{name}.wav" for name in sentence_file_names(len(sentences))]
+    same = listing.exists() and listing.read_text(encoding="utf-8").splitlines() == sentences
+    if not (same and all(path.exists() for path in paths)):
+        paths = render_references(sentences, folder, VOICE, progress=False)
+        listing.write_text("\n".join(sentences) + "\n", encoding="utf-8")
+    return sentences, paths
+
+
+def evaluate_run(out, variant, seed, plots, max_sentences=None):
+    """Evaluates one trained run with each of its decodings; writes ``evaluation.json``."""
+    from ttszoo import Synthesizer
+    from ttszoo.evaluation import Evaluator
+
+    directory = run_dir(out, variant, seed)
+    sentences, references = sentences_and_references(out, max_sentences)
+    synthesizer = Synthesizer.from_model_dirs(directory / "model")
+    model = synthesizer.acoustic.model
+    for name, hard in VARIANTS[variant].decodings:
+        model.hard_inference = hard
+        evaluator = Evaluator(synthesizer, plots=plots, progress=False)
+        evaluator.evaluate(sentences, references, directory / f"eval_{name or 'default'}")
+    write_json(
+        directory / "evaluation.json", {"step": synthesizer.acoustic.step, "sentences": sentences}
+    )
+
+
+# The table.
+
+
+def row_label(variant, decoding):
+    return f"{variant} ({decoding})" if decoding else variant
+
+
+def collect(out, variants, seeds):
+    """Per table row, the per-seed scores of the finished, evaluated runs (others left out)."""
+    rows = []
+    for variant in variants:
+        for decoding, _ in VARIANTS[variant].decodings:
+            seed_scores = []
+            for seed in seeds:
+                directory = run_dir(out, variant, seed)
+                report = read_json(directory / f"eval_{decoding or 'default'}" / "report.json")
+                training = read_json(directory / "training.json")
+                if report is None or not (training or {}).get("done"):
+                    continue
+                history = read_json(directory / "diagonality.json", [])
+                seed_scores.append(
+                    {
+                        **run_scores(report["sentences"]),
+                        "seed": seed,
+                        "steps": training["step"],
+                        "cpu_minutes": training["cpu_seconds"] / 60,
+                        "diagonal_at": steps_until_diagonal(history),
+                    }
+                )
+            if seed_scores:
+                rows.append(
+                    {
+                        "variant": variant,
+                        "decoding": decoding,
+                        "description": VARIANTS[variant].description,
+                        "seeds": seed_scores,
+                        "summary": aggregate(
+                            [{k: v for k, v in s.items() if k != "seed"} for s in seed_scores]
+                        ),
+                    }
+                )
+    return rows
+
+
+TABLE_EXTRA_COLUMNS = (
+    ("steps", "steps", "{:.0f}"),
+    ("cpu_minutes", "CPU min", "{:.0f}"),
+    ("diagonal_at", "steps until diagonal", "{:.0f}"),
+)
+
+
+def write_table(out, variants, seeds):
+    """Writes ``robustness.md`` and ``robustness.json`` from the evaluated runs; returns the md."""
+    rows = collect(out, variants, seeds)
+    if not rows:
+        raise SystemExit(f"No evaluated runs under {out}/runs yet.")
+    table = markdown_table(
+        [(row_label(row["variant"], row["decoding"]), row["summary"]) for row in rows],
+        extra_columns=TABLE_EXTRA_COLUMNS,
+    )
+    definitions = {
+        "diagonal": f"first validation step with mean teacher-forced diagonality (band "
+        f"{DIAGONAL_BAND}) over the first {DIAGONAL_UTTERANCES} validation utterances "
+        f">= {DIAGONAL_THRESHOLD}",
+        "cells": "mean over seeds ± sample standard deviation",
+    }
+    document = {"definitions": definitions, "rows": rows}
+    write_json(Path(out) / "robustness.json", document)
+    markdown = "\n".join(
+        [
+            "# Transformer TTS robustness",
+            "",
+            f"Held-out sentences: {rows[0]['seeds'][0]['sentences']} "
+            f"({Path(out) / 'sentences.txt'}); cells: {definitions['cells']}.",
+            f"Steps until diagonal: {definitions['diagonal']}.",
+            "",
+            table,
+            "",
+        ]
+    )
+    (Path(out) / "robustness.md").write_text(markdown)
+    return markdown
+
+
+# The driver.
+
+
+def prepare_records(out, corpus_dir):
+    """Preprocesses the large demo corpus (built into ``out/corpus`` unless ``corpus_dir`` holds
+    it) into ``out/records``, once."""
+    from ttszoo.data import build_demo_corpus, preprocess_corpus
+
+    records = Path(out) / "records"
+    if not (records / "features.json").exists():
+        corpus = build_demo_corpus(corpus_dir or Path(out) / "corpus", size="large", progress=False)
+        preprocess_corpus(
+            corpus, records, num_workers=1, include=(), validation_fraction=0.05, progress=False
+        )
+    return records
+
+
+def trained(out, variant, seed, budget):
+    status = read_json(run_dir(out, variant, seed) / "training.json", {})
+    return status.get("done", False) and status.get("budget") == budget
+
+
+def evaluated(out, variant, seed, sentences):
+    """Whether the run's last training step was evaluated on these sentences."""
+    directory = run_dir(out, variant, seed)
+    done = read_json(directory / "evaluation.json")
+    step = read_json(directory / "training.json")["step"]
+    return done is not None and done["step"] == step and done["sentences"] == sentences
+
+
+def run_jobs(commands, jobs):
+    """Runs the command lines, at most ``jobs`` at a time; raises if one fails."""
+    pending, running = list(commands), []
+    while pending or running:
+        while pending and len(running) < jobs:
+            command = pending.pop(0)
+            print("$ " + " ".join(command), flush=True)
+            running.append((command, subprocess.Popen(command)))
+        time.sleep(1)
+        for command, process in list(running):
+            if process.poll() is not None:
+                running.remove((command, process))
+                if process.returncode:
+                    raise SystemExit(f"Failed ({process.returncode}): {' '.join(command)}")
+
+
+def run_all(args):
+    """Prepares the data, trains and evaluates what is missing, and writes the table."""
+    budget = {"steps": args.steps, "cpu_minutes": args.cpu_minutes, "gin_params": args.gin_param}
+    prepare_records(args.out, args.corpus_dir)
+    sentences, _ = sentences_and_references(args.out, args.max_sentences)
+    me = [sys.executable, str(Path(__file__).resolve()), "--out", str(args.out)]
+    common = ["--threads", str(args.threads)]
+    if args.steps:
+        common += ["--steps", str(args.steps)]
+    if args.cpu_minutes is not None:
+        common += ["--cpu_minutes", str(args.cpu_minutes)]
+    for param in args.gin_param:
+        common += ["--gin_param", param]
+    pairs = [(variant, seed) for seed in args.seeds for variant in args.variants]
+    train_commands = [
+        [*me, "train", "--variant", v, "--seed", str(s), *common]
+        for v, s in pairs
+        if not trained(args.out, v, s, budget)
+    ]
+    run_jobs(train_commands, args.jobs)
+    options = ["--threads", str(args.threads)] + (["--plots"] if args.plots else [])
+    if args.max_sentences is not None:
+        options += ["--max_sentences", str(args.max_sentences)]
+    evaluate_commands = [
+        [*me, "evaluate", "--variant", v, "--seed", str(s), *options]
+        for v, s in pairs
+        if not evaluated(args.out, v, s, sentences)
+    ]
+    run_jobs(evaluate_commands, args.jobs)
+    print(write_table(args.out, args.variants, args.seeds))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=("train", "evaluate"))
-    parser.add_argument("--variant", choices=("mha", "sma"))
-    parser.add_argument("--out", default="/tmp/transformer_tts_runs")
+    parser.add_argument("command", choices=("run", "train", "evaluate", "table"))
+    parser.add_argument("--out", type=Path, default=Path("runs/tts_robustness"))
+    parser.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--variant", choices=sorted(VARIANTS), help="train / evaluate: the run")
+    parser.add_argument("--seed", type=int, default=0, help="train / evaluate: the run's seed")
+    parser.add_argument("--steps", type=int, help="training steps (default: the recipe's)")
+    parser.add_argument("--cpu_minutes", type=float, help="stop a run after this CPU time")
+    parser.add_argument("--jobs", type=int, default=1, help="runs side by side")
+    parser.add_argument("--threads", type=int, default=1, help="TensorFlow threads per run")
+    parser.add_argument("--corpus_dir", type=Path, help="an already built large demo corpus")
+    parser.add_argument("--plots", action="store_true", help="one picture per sentence")
     parser.add_argument(
-        "--gin_param", action="append", default=[], help="extra bindings, e.g. 'train.steps = 800'"
+        "--max_sentences", type=int, help="evaluate on this many held-out sentences (a quick check)"
+    )
+    parser.add_argument(
+        "--gin_param", action="append", default=[], help="extra bindings for every run"
     )
     args = parser.parse_args()
-    if args.command == "train":
+    if args.command in ("train", "evaluate"):
         if args.variant is None:
-            parser.error("train needs --variant mha or --variant sma")
+            parser.error(f"{args.command} needs --variant")
         import tensorflow as tf
 
-        # One core per variant, so the MHA and SMA runs can train side by side. Only here, in
-        # the benchmark's own fresh process: TensorFlow refuses it once its runtime has started.
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-        train_variant(args.variant, args.out, args.gin_param)
+        # Only in this fresh process: TensorFlow refuses it once its runtime has started.
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    if args.command == "run":
+        run_all(args)
+    elif args.command == "train":
+        train_run(args.out, args.variant, args.seed, args.steps, args.cpu_minutes, args.gin_param)
+    elif args.command == "evaluate":
+        evaluate_run(args.out, args.variant, args.seed, args.plots, args.max_sentences)
     else:
-        evaluate(args.out)
+        print(write_table(args.out, args.variants, args.seeds))
 
 
 if __name__ == "__main__":

@@ -70,11 +70,21 @@ def test_no_held_out_sentence_is_in_either_corpus_even_nearly(large):
         assert not any(line in f" {words} " for line in corpus[332:]), sentence
 
 
-def test_held_out_long_sentences():
+def test_held_out_long_sentences(large):
     long = held_out_long_sentences()
-    assert len(long) >= 20 and len(set(long)) == len(long)
+    assert len(long) >= 44 and len(set(long)) == len(long)
     assert all(len(s) > 100 for s in long)
     assert not set(long) & set(held_out_sentences())
+    # Varied: numbers, dates (ordinals), times, prices, questions, lists and several clauses,
+    # and some longer than any utterance of the large corpus (extrapolation).
+    assert sum(any(c.isdigit() for c in s) for s in long) >= 15
+    assert sum(bool(re.search(r"\d(st|nd|rd|th)\b", s)) for s in long) >= 4
+    assert sum(bool(re.search(r"\d:\d\d", s)) for s in long) >= 2
+    assert sum("$" in s for s in long) >= 2 and sum("%" in s for s in long) >= 1
+    assert sum(s.endswith("?") for s in long) >= 4
+    assert sum(s.count(",") >= 3 for s in long) >= 10
+    longest_corpus = max(len(english_cleaners(s)) for s in large)
+    assert sum(len(english_cleaners(s)) > longest_corpus for s in long) >= 2
 
 
 def _same_speech(a, b):
