@@ -304,13 +304,24 @@ class DilatedConv1D(keras.layers.Layer):
             )
             slot = tf.reshape(tf.math.floormod(position, self.queue_length), [1, 1])
             queue = tf.tensor_scatter_nd_update(queue, slot, x[None])
-        depthwise, kernel = self._kernels()
-        if depthwise is not None:
-            taps = tf.reduce_sum(taps * depthwise[:, None], axis=0, keepdims=True)
-        outputs = tf.einsum("kbi,kio->bo", taps, kernel)
+        outputs = self._taps_product(tf.transpose(taps, [1, 0, 2]))
         if framed:
             outputs = outputs[:, None]
         return self._finish(outputs, training=False), queue
+
+    def _taps_product(self, taps):
+        """Output ``[B, o]`` (before the bias) of the taps ``[B, k, i]``, oldest first.
+
+        One matrix product ``[B, k * i] x [k * i, o]`` (separable: the depthwise sum over the
+        taps, then the pointwise product). Outside XLA this is several times faster per step
+        than the equivalent ``tf.einsum("kbi,kio->bo")``, which made DCTTS' cached decoder 2-3x
+        slower per frame (docs/benchmarks.md, DCTTS).
+        """
+        depthwise, kernel = self._kernels()
+        if depthwise is not None:
+            return tf.matmul(tf.reduce_sum(taps * depthwise, axis=1), kernel[0])
+        size = self.kernel_size * self.input_channels
+        return tf.matmul(tf.reshape(taps, [-1, size]), tf.reshape(kernel, [size, self.filters]))
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.filters)
