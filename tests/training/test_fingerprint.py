@@ -33,3 +33,16 @@ def test_a_changed_hyperparameter_is_named(tmp_path):
     message = str(error.value)
     assert "hyperparameters.hidden: 8 in the model directory, 16 now" in message
     assert "parameter_count: 392 in the model directory, 776 now" in message
+
+
+def test_a_hyperparameter_added_later_matches_at_its_default_only(tmp_path):
+    # A directory written before TinyAcoustic had "reduction_factor": its fingerprint lacks it.
+    saved = compute_fingerprint(_built())
+    del saved["hyperparameters"]["reduction_factor"]
+    save_fingerprint(tmp_path / "fingerprint.json", saved)
+    check_fingerprint(tmp_path / "fingerprint.json", _built())  # at its default 1: loads
+    with pytest.raises(FingerprintMismatchError) as error:
+        check_fingerprint(tmp_path / "fingerprint.json", _built(reduction_factor=2))
+    assert "hyperparameters.reduction_factor: '<absent>' in the model directory, 2 now" in str(
+        error.value
+    )

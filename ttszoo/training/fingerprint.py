@@ -3,9 +3,13 @@
 It records the registry name, the class, the hyperparameters (``model.get_config()`` without
 the dtype policy, so a model trained in ``mixed_bfloat16`` loads in float32), every weight's
 path and shape, and the parameter count. Resuming or loading with a different fingerprint
-raises ``FingerprintMismatchError`` naming each differing setting.
+raises ``FingerprintMismatchError`` naming each differing setting. A hyperparameter that the
+saved fingerprint lacks (a constructor argument added to the model class after the directory
+was written) matches when the model has it at its constructor default, so old model
+directories keep loading.
 """
 
+import inspect
 import json
 import re
 
@@ -63,13 +67,29 @@ def _flatten(value, prefix=""):
     return {prefix: value}
 
 
-def fingerprint_differences(saved, current):
-    """Returns human-readable lines, one per setting that differs between two fingerprints."""
+def constructor_defaults(model):
+    """``{"hyperparameters.<name>": default}`` for each keyword argument of the model's class."""
+    parameters = inspect.signature(type(model).__init__).parameters.values()
+    return {
+        f"hyperparameters.{parameter.name}": _plain(parameter.default)
+        for parameter in parameters
+        if parameter.default is not inspect.Parameter.empty
+    }
+
+
+def fingerprint_differences(saved, current, defaults=None):
+    """Returns human-readable lines, one per setting that differs between two fingerprints.
+
+    ``defaults`` (``constructor_defaults``): a setting absent from ``saved`` and at its default
+    in ``current`` is no difference.
+    """
     saved_flat, current_flat = _flatten(saved), _flatten(current)
+    defaults = defaults or {}
     lines = []
     for key in sorted(set(saved_flat) | set(current_flat)):
         before, now = saved_flat.get(key, "<absent>"), current_flat.get(key, "<absent>")
-        if before != now:
+        added_at_default = key not in saved_flat and key in defaults and defaults[key] == now
+        if before != now and not added_at_default:
             lines.append(f"{key}: {before!r} in the model directory, {now!r} now")
     return lines
 
@@ -99,7 +119,9 @@ def check_fingerprint(path, model, max_lines=20):
     saved = load_fingerprint(path)
     if saved is None:
         return
-    differences = fingerprint_differences(saved, compute_fingerprint(model))
+    differences = fingerprint_differences(
+        saved, compute_fingerprint(model), constructor_defaults(model)
+    )
     if differences:
         shown = differences[:max_lines]
         if len(differences) > max_lines:
