@@ -80,6 +80,21 @@ def _check_common(norm, highway_activation, reduction_factor, sizes):
         raise InvalidInputError(f"reduction_factor must be >= 1, got {reduction_factor}.")
 
 
+def _check_text2mel_settings(
+    attention_mode, max_text_length, max_decoder_steps, previous_frame_dropout
+):
+    if attention_mode not in ATTENTION_MODES:
+        raise InvalidInputError(
+            f"attention_mode must be one of {ATTENTION_MODES}, got {attention_mode!r}."
+        )
+    if max_text_length < 1 or max_decoder_steps < 1:
+        raise InvalidInputError("max_text_length and max_decoder_steps must be >= 1.")
+    if not 0.0 <= previous_frame_dropout < 1.0:
+        raise InvalidInputError(
+            f"Text2Mel.previous_frame_dropout must be in [0, 1), got {previous_frame_dropout!r}."
+        )
+
+
 @register_model(
     "dctts_text2mel",
     paper=PAPER,
@@ -145,16 +160,9 @@ class Text2Mel(AcousticModel):
             reduction_factor,
             {f"Text2Mel.{k}": v for k, v in sizes.items()},
         )
-        if attention_mode not in ATTENTION_MODES:
-            raise InvalidInputError(
-                f"attention_mode must be one of {ATTENTION_MODES}, got {attention_mode!r}."
-            )
-        if max_text_length < 1 or max_decoder_steps < 1:
-            raise InvalidInputError("max_text_length and max_decoder_steps must be >= 1.")
-        if not 0.0 <= previous_frame_dropout < 1.0:
-            raise InvalidInputError(
-                f"Text2Mel.previous_frame_dropout must be in [0, 1), got {previous_frame_dropout!r}."
-            )
+        _check_text2mel_settings(
+            attention_mode, max_text_length, max_decoder_steps, previous_frame_dropout
+        )
         self.vocab_size = vocab_size
         self.e = e
         self.d = d
