@@ -130,8 +130,9 @@ def write_report(out_dir, settings, rows, pictures=None):
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = summarize(rows)
     relative = [str(Path(p).relative_to(out_dir)) for p in pictures] if pictures else None
-    document = _without_nan({"settings": settings, "summary": summary, "sentences": rows})
-    (out_dir / "report.json").write_text(json.dumps(document, indent=2, allow_nan=False) + "\n")
+    _write_json(
+        out_dir / "report.json", {"settings": settings, "summary": summary, "sentences": rows}
+    )
     (out_dir / "report.md").write_text(markdown(settings, summary, rows, relative))
     return summary
 
@@ -144,8 +145,7 @@ def write_comparison(out_dir, settings, summaries):
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    document = _without_nan({"settings": settings, "summaries": summaries})
-    (out_dir / "comparison.json").write_text(json.dumps(document, indent=2, allow_nan=False) + "\n")
+    _write_json(out_dir / "comparison.json", {"settings": settings, "summaries": summaries})
     rows = [
         (f"{group}, forcing {setting}", summaries[setting][group])
         for group in summaries["on"]
@@ -160,6 +160,11 @@ def write_comparison(out_dir, settings, summaries):
     path = out_dir / "comparison.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def _write_json(path, document):
+    """Writes ``document`` to ``path`` as indented JSON, NaNs as null."""
+    path.write_text(json.dumps(_without_nan(document), indent=2, allow_nan=False) + "\n")
 
 
 def _without_nan(value):
