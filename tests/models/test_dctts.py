@@ -37,8 +37,9 @@ def frames(steps=10, seed=0):
     return tf.constant(rng.uniform(size=(2, steps, N_MELS)).astype(np.float32))
 
 
-def test_cached_step_decoder_reproduces_the_parallel_decoder():
-    model = small_text2mel()
+@pytest.mark.parametrize("position_rate", [0.0, 1.5])
+def test_cached_step_decoder_reproduces_the_parallel_decoder(position_rate):
+    model = small_text2mel(position_rate=position_rate)
     text, previous = text_batch(), frames()
     logits, alignment = model((text, previous))
     keys, values = model.text_encoder(text)
@@ -61,6 +62,31 @@ def test_cached_step_decoder_reproduces_the_parallel_decoder():
     np.testing.assert_allclose(np.swapaxes(attention, 0, 1), alignment.numpy(), atol=1e-5)
     # Padded symbols get no attention.
     assert alignment.numpy()[1, :, 3:].max() < 1e-6
+
+
+def test_position_prior_adds_the_weighted_cosine_sum_of_the_distance_to_the_scores():
+    plain, prior = small_text2mel(), small_text2mel(position_rate=1.5)
+    text, previous = text_batch(), frames(5)
+    plain((text, previous))
+    prior((text, previous))
+    for block in ("text_encoder", "audio_encoder", "audio_decoder"):
+        getattr(prior, block).set_weights(getattr(plain, block).get_weights())
+    prior.position_weight.assign(2.0)
+    queries = plain.audio_encoder(previous)
+    keys, _ = plain.text_encoder(text)
+    mask = text > 0
+    difference = (
+        prior.attention_scores(queries, keys, mask) - plain.attention_scores(queries, keys, mask)
+    ).numpy()
+    rates = 10000.0 ** (-2 * np.arange(4) / 8)  # d = 8: four frequencies
+    distance = np.arange(5)[:, None] - 1.5 * np.arange(6)[None, :]
+    expected = 2.0 * np.cos(distance[..., None] * rates).sum(-1) / np.sqrt(8)
+    np.testing.assert_allclose(difference[0], expected, atol=1e-4)
+    np.testing.assert_allclose(difference[1, :, :3], expected[:, :3], atol=1e-4)
+    assert [w.name for w in prior.weights if "position" in w.name] == ["position_weight"]
+    assert not [w for w in plain.weights if "position" in w.name]
+    with pytest.raises(ValueError, match="position_rate"):
+        small_text2mel(position_rate=-1.0)
 
 
 def test_synthesis_feeds_back_its_own_frames():
@@ -226,7 +252,7 @@ def test_text2mel_checks_the_batch_and_its_settings():
 
 
 def test_config_round_trip_builds_the_same_model():
-    model = small_text2mel(separable=True, highway_activation="relu")
+    model = small_text2mel(separable=True, highway_activation="relu", position_rate=1.1)
     clone = Text2Mel.from_config(model.get_config())
     text, previous = text_batch(), frames(4)
     model((text, previous))
@@ -256,7 +282,8 @@ def test_losses_and_gradients_under_mixed_bfloat16():
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_bfloat16")
     try:
-        text2mel, ssrn = small_text2mel(), SSRN(n_mels=N_MELS, n_linear=9, c=8, groups=2)
+        text2mel = small_text2mel(position_rate=1.5)
+        ssrn = SSRN(n_mels=N_MELS, n_linear=9, c=8, groups=2)
         batch = training_batch()
         for model in (text2mel, ssrn):
             with tf.GradientTape() as tape:
@@ -270,7 +297,12 @@ def test_losses_and_gradients_under_mixed_bfloat16():
 
 
 @pytest.mark.parametrize(
-    "model_fn", [small_text2mel, lambda: SSRN(n_mels=N_MELS, n_linear=9, c=8, groups=2)]
+    "model_fn",
+    [
+        small_text2mel,
+        lambda: small_text2mel(position_rate=1.2),
+        lambda: SSRN(n_mels=N_MELS, n_linear=9, c=8, groups=2),
+    ],
 )
 def test_every_weight_is_restored_from_a_training_checkpoint(model_fn, tmp_path):
     import keras

@@ -13,19 +13,9 @@ from ttszoo.models.transformer_tts.blocks import (
     EncoderPrenet,
     FeedForward,
     Postnet,
-    sinusoidal_encoding,
 )
 
 B, T, N, D = 2, 5, 4, 8
-
-
-def test_sinusoidal_encoding_known_answer_at_subsampled_positions():
-    positions = np.arange(4) * 3  # decoder steps at r = 3 sit at frames 0, 3, 6, 9
-    rates = 10000.0 ** (-2 * np.arange(3) / 6)
-    expected = np.concatenate(
-        [np.sin(positions[:, None] * rates), np.cos(positions[:, None] * rates)], axis=1
-    )
-    np.testing.assert_allclose(sinusoidal_encoding(positions, 6).numpy(), expected, atol=1e-5)
 
 
 def test_attention_matches_numpy_with_causal_and_key_masks():

@@ -20,6 +20,7 @@ from ttszoo.layers.monotonic import (
     stepwise_monotonic_hard_alignment,
 )
 from ttszoo.layers.multi_head_attention import MultiHeadAttention
+from ttszoo.layers.position import position_prior, sinusoidal_encoding
 from ttszoo.layers.reduction import (
     ReductionFactorSchedule,
     ReductionProjection,
@@ -53,8 +54,10 @@ __all__ = [
     "focused_head_weights",
     "frame_interpolation_weights",
     "guided_attention_weights",
+    "position_prior",
     "raffel_monotonic_attention",
     "reduced_length",
+    "sinusoidal_encoding",
     "stepwise_monotonic_alignment",
     "stepwise_monotonic_hard_alignment",
     "subsample_frames",

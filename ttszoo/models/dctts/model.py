@@ -21,6 +21,7 @@ import tensorflow as tf
 from ttszoo.errors import InvalidInputError
 from ttszoo.layers.attention import focus_rate
 from ttszoo.layers.conv import HIGHWAY_ACTIVATIONS, NORMS
+from ttszoo.layers.position import position_prior
 from ttszoo.layers.validation import check_positive_int
 from ttszoo.losses import guided_attention_loss
 from ttszoo.models.base import AcousticModel, VocoderModel
@@ -81,7 +82,7 @@ def _check_common(norm, highway_activation, reduction_factor, sizes):
 
 
 def _check_text2mel_settings(
-    attention_mode, max_text_length, max_decoder_steps, previous_frame_dropout
+    attention_mode, max_text_length, max_decoder_steps, previous_frame_dropout, position_rate
 ):
     if attention_mode not in ATTENTION_MODES:
         raise InvalidInputError(
@@ -92,6 +93,11 @@ def _check_text2mel_settings(
     if not 0.0 <= previous_frame_dropout < 1.0:
         raise InvalidInputError(
             f"Text2Mel.previous_frame_dropout must be in [0, 1), got {previous_frame_dropout!r}."
+        )
+    if not position_rate >= 0.0:
+        raise InvalidInputError(
+            f"Text2Mel.position_rate must be >= 0 (0: no position prior), got {position_rate!r}; "
+            "set it to the training data's reduced frames per symbol (docs/dctts.md)."
         )
 
 
@@ -104,7 +110,7 @@ def _check_text2mel_settings(
 class Text2Mel(AcousticModel):
     """DCTTS Text2Mel: TextEnc, AudioEnc, dot-product attention and AudioDec.
 
-    ``A = softmax_n(Q K^T / sqrt(d))`` ``[B, T, N]``, ``R = A V``, ``Y = sigmoid(AudioDec([R; Q]))``
+    ``A = softmax_n((Q K^T + w P) / sqrt(d))`` ``[B, T, N]``, ``R = A V``, ``Y = sigmoid(AudioDec([R; Q]))``
     where ``Q = AudioEnc(S shifted right by one frame)``, so ``Y_t`` predicts ``S_t`` from
     ``S_{<t}``. Loss: ``L1 + D_bin`` on the reduced mel plus ``attention_loss_weight`` times the
     guided attention loss (per-utterance ``N`` and ``T``, ``g``), masked for padding.
@@ -127,6 +133,12 @@ class Text2Mel(AcousticModel):
         training (0: dc_tts). Like Tacotron's pre-net dropout it makes the decoder rely on
         the text it reads through the attention rather than on the audio it was given
         (docs/dctts.md, "Does it read?").
+      position_rate: ``rho``, reduced frames per text symbol. When above 0 the scores get a
+        position prior ``P[t, n] = PE(t) . PE(rho n)`` (sinusoidal encodings of size ``d``,
+        Deep Voice 3's position rate; ``ttszoo.layers.position``) times a learned weight ``w``
+        (starting at 1): it favours the diagonal ``t ~ rho n`` where the keys, whose
+        receptive field reaches 82 symbols, cannot tell how far into a long text they are.
+        0 (the paper and dc_tts): no prior and no ``w``.
     """
 
     def __init__(
@@ -150,6 +162,7 @@ class Text2Mel(AcousticModel):
         attention_mode="paper",
         attention_window=3,
         previous_frame_dropout=0.0,
+        position_rate=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -161,7 +174,11 @@ class Text2Mel(AcousticModel):
             {f"Text2Mel.{k}": v for k, v in sizes.items()},
         )
         _check_text2mel_settings(
-            attention_mode, max_text_length, max_decoder_steps, previous_frame_dropout
+            attention_mode,
+            max_text_length,
+            max_decoder_steps,
+            previous_frame_dropout,
+            position_rate,
         )
         self.vocab_size = vocab_size
         self.e = e
@@ -183,6 +200,7 @@ class Text2Mel(AcousticModel):
         self.forcing_mode = attention_mode
         self.attention_window = attention_window
         self.previous_frame_dropout = previous_frame_dropout
+        self.position_rate = float(position_rate)
         self.frame_dropout = keras.layers.Dropout(previous_frame_dropout, name="frame_dropout")
         common = _common_config(self)
         self.text_encoder = TextEncoder(vocab_size, e, d, name="text_encoder", **common)
@@ -200,15 +218,29 @@ class Text2Mel(AcousticModel):
         for block, shape in shapes.items():
             if not block.built:
                 block.build(shape)
+        if self.position_rate > 0 and not hasattr(self, "position_weight"):
+            self.position_weight = self.add_weight(
+                shape=(), initializer="ones", name="position_weight"
+            )
         self.built = True
 
     # The pieces, shared by the parallel (training) pass and the frame-by-frame decoder.
 
-    def attention_scores(self, queries, keys, text_mask):
-        """``Q K^T / sqrt(d)`` float32 ``[B, T, N]``, padded symbols at -1e9."""
+    def attention_scores(self, queries, keys, text_mask, first_frame=0):
+        """``(Q K^T + w P) / sqrt(d)`` float32 ``[B, T, N]``, padded symbols at -1e9.
+
+        ``first_frame``: the frame index of ``queries[:, 0]`` (the decoder step when decoding
+        frame by frame), which places the queries in the position prior ``P``.
+        """
         scores = tf.matmul(
             tf.cast(queries, tf.float32), tf.cast(keys, tf.float32), transpose_b=True
-        ) / tf.sqrt(float(self.d))
+        )
+        if self.position_rate > 0:
+            frames = tf.range(tf.shape(queries)[1]) + first_frame
+            symbols = self.position_rate * tf.cast(tf.range(tf.shape(keys)[1]), tf.float32)
+            prior = position_prior(frames, symbols, self.d)
+            scores += tf.cast(self.position_weight, tf.float32) * prior[None]
+        scores /= tf.sqrt(float(self.d))
         return tf.where(tf.cast(text_mask, tf.bool)[:, None, :], scores, -1e9)
 
     def decoder_inputs(self, probabilities, values, queries):
@@ -262,7 +294,7 @@ class Text2Mel(AcousticModel):
         """
         position, encoder_states, decoder_states = states
         query, encoder_states = self.audio_encoder.step(frame, encoder_states, position)
-        scores = self.attention_scores(query, keys, text_mask)[:, 0]
+        scores = self.attention_scores(query, keys, text_mask, first_frame=position)[:, 0]
         if score_fn is not None:
             scores = score_fn(scores)
         probabilities = tf.nn.softmax(scores, axis=-1)
@@ -383,6 +415,7 @@ class Text2Mel(AcousticModel):
             attention_mode=self.attention_mode,
             attention_window=self.attention_window,
             previous_frame_dropout=self.previous_frame_dropout,
+            position_rate=self.position_rate,
         )
         return config
 

@@ -11,29 +11,11 @@ with the key/value cache of ``ttszoo.layers.MultiHeadAttention`` (``DecoderBlock
 both give the same numbers.
 """
 
-import math
-
 import keras
 import tensorflow as tf
 
 from ttszoo.layers import MultiHeadAttention, StepwiseMonotonicMultiHeadAttention
 from ttszoo.layers.tracking import track_layers
-
-
-def sinusoidal_encoding(positions, dim):
-    """Sinusoidal positional encoding (Vaswani et al. 2017) at arbitrary positions.
-
-    Args:
-      positions: [T] float or int positions (for the decoder at reduction factor r: 0, r, 2r, ...).
-      dim: even encoding size D.
-
-    Returns:
-      [T, D] float32: ``sin(pos / 10000^(2i/D))`` in the first half, ``cos`` in the second.
-    """
-    positions = tf.cast(positions, tf.float32)[:, tf.newaxis]
-    rates = tf.exp(-math.log(10000.0) * tf.range(dim // 2, dtype=tf.float32) * 2.0 / dim)
-    angles = positions * rates[tf.newaxis, :]
-    return tf.concat([tf.sin(angles), tf.cos(angles)], axis=-1)
 
 
 def _dense(units, dtype_policy, name, activation=None):

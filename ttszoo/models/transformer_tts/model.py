@@ -25,6 +25,7 @@ from ttszoo.layers import (
     subsample_frames,
     trim_frames,
 )
+from ttszoo.layers.position import sinusoidal_encoding
 from ttszoo.layers.tracking import track_layers
 from ttszoo.losses import guided_attention_loss, masked_l1
 from ttszoo.models.base import AcousticModel
@@ -35,7 +36,6 @@ from ttszoo.models.transformer_tts.blocks import (
     EncoderBlock,
     EncoderPrenet,
     Postnet,
-    sinusoidal_encoding,
 )
 
 PAD, CONTINUE, STOP = 0, 1, 2
