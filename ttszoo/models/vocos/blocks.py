@@ -100,9 +100,14 @@ class ConvNeXtBlock(keras.layers.Layer):
         self.built = True
 
     def call(self, x):
-        y = self.expand(self.norm(self.depthwise(x)))
-        y = self.project(tf.nn.gelu(y, approximate=False))
-        return x + tf.cast(self.gamma, y.dtype) * y
+        y = self.norm(self.depthwise(x))
+        # The MLP runs on the rows [B * T, dim]: on 2-D inputs the Dense layers are a MatMul and
+        # a BiasAdd, which TensorFlow's oneDNN graph rewrite fuses with the exact GELU into one
+        # kernel per layer (on [B, T, dim] they are a Tensordot, left unfused;
+        # docs/benchmarks.md, "GAN vocoders against their PyTorch peers").
+        rows = tf.reshape(y, [-1, self.dim])
+        rows = self.project(tf.nn.gelu(self.expand(rows), approximate=False))
+        return x + tf.cast(self.gamma, rows.dtype) * tf.reshape(rows, tf.shape(x))
 
     def compute_output_shape(self, input_shape):
         return input_shape
