@@ -101,13 +101,17 @@ class ConvNeXtBlock(keras.layers.Layer):
 
     def call(self, x):
         y = self.norm(self.depthwise(x))
-        # The MLP runs on the rows [B * T, dim]: on 2-D inputs the Dense layers are a MatMul and
-        # a BiasAdd, which TensorFlow's oneDNN graph rewrite fuses with the exact GELU into one
-        # kernel per layer (on [B, T, dim] they are a Tensordot, left unfused;
-        # docs/benchmarks.md, "GAN vocoders against their PyTorch peers").
-        rows = tf.reshape(y, [-1, self.dim])
-        rows = self.project(tf.nn.gelu(self.expand(rows), approximate=False))
-        return x + tf.cast(self.gamma, rows.dtype) * tf.reshape(rows, tf.shape(x))
+        # The first linear runs on the rows [B * T, dim], where a Dense is a MatMul and a
+        # BiasAdd that TensorFlow's oneDNN rewrite fuses with the exact GELU into one kernel
+        # (on [B, T, dim] a Dense is a Tensordot, left unfused, and the GELU runs alone: in
+        # bf16 its Erfc cost more than the matrix product). The second stays on
+        # [B, T, intermediate_dim]: its bias alone gains nothing from the fused kernel, which in
+        # bf16 is slower than the plain MatMul's (docs/benchmarks.md, "GAN vocoders against
+        # their PyTorch peers").
+        hidden = tf.nn.gelu(self.expand(tf.reshape(y, [-1, self.dim])), approximate=False)
+        hidden = tf.reshape(hidden, tf.concat([tf.shape(x)[:-1], [self.intermediate_dim]], 0))
+        y = self.project(hidden)
+        return x + tf.cast(self.gamma, y.dtype) * y
 
     def compute_output_shape(self, input_shape):
         return input_shape
