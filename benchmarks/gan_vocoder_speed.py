@@ -3,7 +3,8 @@ PyTorch peers when ``--peer_python`` names the peers' virtual environment.
 
 Batch 1, 1 s and 10 s of 22.05 kHz audio (hop 256, 80 mel bands, a random log-mel-like input),
 float32 and bf16. ttszoo runs ``vocode`` (what users call: the 10 s input is generated window
-by window, ``context_frames=32`` on each side of 256- or 512-frame chunks) inside one
+by window, ``context_frames=32`` on each side of 256-frame chunks for HiFi-GAN; Vocos' 2048-frame
+chunks take it in one pass) inside one
 ``tf.function``: by default HiFi-GAN XLA-compiled in float32, and bf16 (the ``mixed_bfloat16``
 policy) and Vocos through TensorFlow's oneDNN kernels without XLA (XLA's CPU backend has no
 bf16 gain and its exact GELU is slow, docs/benchmarks.md); ``--xla on|off`` forces one way.

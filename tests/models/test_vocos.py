@@ -1,6 +1,8 @@
 """Vocos: published size, the inverse-STFT head against numpy, hinge losses, XLA, bfloat16, a
 SavedModel export, serialisation and chunked generation, on tiny configurations."""
 
+import math
+
 import keras
 import numpy as np
 import pytest
@@ -9,7 +11,7 @@ import tensorflow as tf
 import gin
 from ttszoo.layers import gan_losses
 from ttszoo.models import get_model
-from ttszoo.models.vocos import Vocos, VocosGenerator, istft_same
+from ttszoo.models.vocos import ConvNeXtBlock, Vocos, VocosGenerator, istft_same
 from ttszoo.training import parse_gin
 
 from .gan_vocoder_checks import check_config_round_trip, check_windows_equal_one_pass
@@ -85,6 +87,47 @@ def test_output_has_frames_times_hop_samples(n_fft, hop):
 def test_an_odd_fft_hop_difference_is_a_clear_error():
     with pytest.raises(ValueError, match="n_fft=1024, hop_length=255"):
         VocosGenerator(n_fft=1024, hop_length=255)
+
+
+def _numpy_convnext_block(x, depthwise, depthwise_bias, scale, offset, w1, b1, w2, b2, gamma):
+    """gemelo-ai/vocos' ConvNeXtBlock in numpy, ``x`` ``[B, T, C]``: a depthwise convolution of
+    kernel 7 with 3 zero frames on each side, LayerNorm (eps 1e-6), Linear, exact GELU
+    ``x / 2 * (1 + erf(x / sqrt 2))``, Linear, the layer scale and the residual."""
+    frames = x.shape[1]
+    padded = np.pad(x, [(0, 0), (3, 3), (0, 0)])
+    y = sum(padded[:, k : k + frames] * depthwise[k] for k in range(7)) + depthwise_bias
+    mean = y.mean(-1, keepdims=True)
+    variance = ((y - mean) ** 2).mean(-1, keepdims=True)
+    y = (y - mean) / np.sqrt(variance + 1e-6) * scale + offset
+    h = y @ w1 + b1
+    h = h / 2 * (1 + np.vectorize(math.erf)(h / math.sqrt(2)))
+    return x + gamma * (h @ w2 + b2)
+
+
+def test_convnext_block_matches_numpy_for_every_utterance_of_a_batch():
+    rng = np.random.default_rng(2)
+    dim, hidden = 6, 10
+    block = ConvNeXtBlock(dim, hidden, layer_scale=0.5)
+    x = rng.normal(size=(2, 9, dim)).astype(np.float32)
+    block.build(x.shape)
+    w = {
+        "depthwise": rng.normal(0, 0.5, (7, dim)),
+        "depthwise_bias": rng.normal(0, 0.5, dim),
+        "scale": rng.normal(1, 0.5, dim),
+        "offset": rng.normal(0, 0.5, dim),
+        "w1": rng.normal(0, 0.5, (dim, hidden)),
+        "b1": rng.normal(0, 0.5, hidden),
+        "w2": rng.normal(0, 0.5, (hidden, dim)),
+        "b2": rng.normal(0, 0.5, dim),
+        "gamma": rng.normal(0, 0.5, dim),
+    }
+    block.depthwise.set_weights([w["depthwise"][:, :, np.newaxis], w["depthwise_bias"]])
+    block.norm.set_weights([w["scale"], w["offset"]])
+    block.expand.set_weights([w["w1"], w["b1"]])
+    block.project.set_weights([w["w2"], w["b2"]])
+    block.gamma.assign(w["gamma"])
+    ours = tf.function(block)(tf.constant(x)).numpy()
+    np.testing.assert_allclose(ours, _numpy_convnext_block(x, **w), atol=1e-5)
 
 
 def _numpy_stft_same(x, n_fft, hop):

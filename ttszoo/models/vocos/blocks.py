@@ -100,8 +100,17 @@ class ConvNeXtBlock(keras.layers.Layer):
         self.built = True
 
     def call(self, x):
-        y = self.expand(self.norm(self.depthwise(x)))
-        y = self.project(tf.nn.gelu(y, approximate=False))
+        y = self.norm(self.depthwise(x))
+        # The first linear runs on the rows [B * T, dim], where a Dense is a MatMul and a
+        # BiasAdd that TensorFlow's oneDNN rewrite fuses with the exact GELU into one kernel
+        # (on [B, T, dim] a Dense is a Tensordot, left unfused, and the GELU runs alone: in
+        # bf16 its Erfc cost more than the matrix product). The second stays on
+        # [B, T, intermediate_dim]: its bias alone gains nothing from the fused kernel, which in
+        # bf16 is slower than the plain MatMul's (docs/benchmarks.md, "GAN vocoders against
+        # their PyTorch peers").
+        hidden = tf.nn.gelu(self.expand(tf.reshape(y, [-1, self.dim])), approximate=False)
+        hidden = tf.reshape(hidden, tf.concat([tf.shape(x)[:-1], [self.intermediate_dim]], 0))
+        y = self.project(hidden)
         return x + tf.cast(self.gamma, y.dtype) * y
 
     def compute_output_shape(self, input_shape):
