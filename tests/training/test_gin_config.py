@@ -42,10 +42,15 @@ def test_includes_resolve_without_error_logs(caplog):
     assert not [record for record in caplog.records if record.levelname == "ERROR"]
 
 
-def test_the_dctts_cpu_hour_recipe_is_the_demo_recipe_with_a_decaying_rate():
+def test_the_dctts_cpu_hour_recipe_is_the_demo_recipe_with_a_decaying_rate_and_its_own_rho():
     parse_gin(["recipes/dctts/text2mel_cpu_hour.gin"], ['RECORDS_DIR = "/nowhere"'])
     assert gin.query_parameter("train.steps") == 5000
     assert gin.query_parameter("Text2Mel.attention_loss_weight") == 0.1
+    # The demo recipe's position prior at the large corpus' 1.04 frames per phoneme, and its
+    # dc_tts Adam moments.
+    assert gin.query_parameter("Text2Mel.position_rate") == 1.04
+    adam = gin.get_configurable("keras.optimizers.Adam")(learning_rate=1e-3)
+    assert (adam.beta_1, adam.beta_2, adam.epsilon) == (0.5, 0.9, 1e-6)
     schedule = gin.get_configurable("keras.optimizers.schedules.ExponentialDecay")()
     # 2e-3 * 0.5 ** (3000 / 4000), computed by hand: 1.1892e-3.
     assert float(schedule(3000)) == pytest.approx(1.1892e-3, rel=1e-4)
