@@ -110,7 +110,8 @@ def _check_text2mel_settings(
 class Text2Mel(AcousticModel):
     """DCTTS Text2Mel: TextEnc, AudioEnc, dot-product attention and AudioDec.
 
-    ``A = softmax_n((Q K^T + w P) / sqrt(d))`` ``[B, T, N]``, ``R = A V``, ``Y = sigmoid(AudioDec([R; Q]))``
+    ``A = softmax_n((Q K^T + w P) / sqrt(d))`` ``[B, T, N]`` (``w P``: the optional position
+    prior, see ``position_rate``), ``R = A V``, ``Y = sigmoid(AudioDec([R; Q]))``
     where ``Q = AudioEnc(S shifted right by one frame)``, so ``Y_t`` predicts ``S_t`` from
     ``S_{<t}``. Loss: ``L1 + D_bin`` on the reduced mel plus ``attention_loss_weight`` times the
     guided attention loss (per-utterance ``N`` and ``T``, ``g``), masked for padding.
