@@ -81,9 +81,11 @@ def _check_common(norm, highway_activation, reduction_factor, sizes):
         raise InvalidInputError(f"reduction_factor must be >= 1, got {reduction_factor}.")
 
 
-def _check_text2mel_settings(
-    attention_mode, max_text_length, max_decoder_steps, previous_frame_dropout, position_rate
-):
+def _check_text2mel_settings(model):
+    """Raises InvalidInputError for a bad Text2Mel setting (read from the stored arguments)."""
+    attention_mode, position_rate = model.attention_mode, model.position_rate
+    max_text_length, max_decoder_steps = model.max_text_length, model.max_decoder_steps
+    previous_frame_dropout = model.previous_frame_dropout
     if attention_mode not in ATTENTION_MODES:
         raise InvalidInputError(
             f"attention_mode must be one of {ATTENTION_MODES}, got {attention_mode!r}."
@@ -94,7 +96,7 @@ def _check_text2mel_settings(
         raise InvalidInputError(
             f"Text2Mel.previous_frame_dropout must be in [0, 1), got {previous_frame_dropout!r}."
         )
-    if not position_rate >= 0.0:
+    if not isinstance(position_rate, (int, float)) or not position_rate >= 0.0:
         raise InvalidInputError(
             f"Text2Mel.position_rate must be >= 0 (0: no position prior), got {position_rate!r}; "
             "set it to the training data's reduced frames per symbol (docs/dctts.md)."
@@ -174,13 +176,6 @@ class Text2Mel(AcousticModel):
             reduction_factor,
             {f"Text2Mel.{k}": v for k, v in sizes.items()},
         )
-        _check_text2mel_settings(
-            attention_mode,
-            max_text_length,
-            max_decoder_steps,
-            previous_frame_dropout,
-            position_rate,
-        )
         self.vocab_size = vocab_size
         self.e = e
         self.d = d
@@ -201,7 +196,8 @@ class Text2Mel(AcousticModel):
         self.forcing_mode = attention_mode
         self.attention_window = attention_window
         self.previous_frame_dropout = previous_frame_dropout
-        self.position_rate = float(position_rate)
+        self.position_rate = position_rate
+        _check_text2mel_settings(self)
         self.frame_dropout = keras.layers.Dropout(previous_frame_dropout, name="frame_dropout")
         common = _common_config(self)
         self.text_encoder = TextEncoder(vocab_size, e, d, name="text_encoder", **common)
