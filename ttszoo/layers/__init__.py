@@ -13,6 +13,7 @@ from ttszoo.layers.conv import (
     TransposedConv1D,
 )
 from ttszoo.layers.diffusion import DBlock, FiLM, NoiseLevelEncoding, UBlock
+from ttszoo.layers.grouped_conv import GroupedConv1D
 from ttszoo.layers.guided_attention import guided_attention_weights
 from ttszoo.layers.monotonic import (
     raffel_monotonic_attention,
@@ -41,6 +42,7 @@ __all__ = [
     "DilatedConv1D",
     "FrameGroupNormalization",
     "GatedResidualBlock",
+    "GroupedConv1D",
     "HighwayConv1D",
     "TransposedConv1D",
     "MelUpsampler",

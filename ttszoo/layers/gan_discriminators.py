@@ -5,8 +5,8 @@
   period ``p``) and 2-D convolutions with kernels ``(5, 1)`` over the first axis, so each
   column of period-spaced samples is judged on its own; periods 2, 3, 5, 7, 11.
 * ``ScaleDiscriminator`` / ``MultiScaleDiscriminator``: MelGAN's / HiFi-GAN's MSD (section
-  2.3): grouped strided 1-D convolutions on the raw waveform, its 2x and 4x average-pooled
-  versions.
+  2.3): grouped strided 1-D convolutions (``GroupedConv1D``, fast on CPUs) on the raw
+  waveform, its 2x and 4x average-pooled versions.
 * ``ResolutionDiscriminator`` / ``MultiResolutionDiscriminator``: the multi-resolution
   discriminator of Vocos (Siuzdak 2023, after descript-audio-codec): 2-D convolutions over
   the real and imaginary parts of an STFT, split into five frequency bands, at FFT sizes
@@ -27,6 +27,7 @@ import keras
 import tensorflow as tf
 
 from ttszoo.errors import InvalidInputError
+from ttszoo.layers.grouped_conv import GroupedConv1D
 
 LEAKY_SLOPE = 0.1
 
@@ -231,7 +232,7 @@ class ScaleDiscriminator(keras.layers.Layer):
         super().__init__(**kwargs)
         self.layer_specs = tuple(tuple(int(v) for v in spec) for spec in layers)
         for i, (channels, kernel, stride, groups) in enumerate(self.layer_specs):
-            conv = keras.layers.Conv1D(
+            conv = GroupedConv1D(
                 channels,
                 kernel,
                 strides=stride,
