@@ -108,7 +108,8 @@ def full_scores(waveforms, references, audio_config):
 
 
 def learning_curve(name, trained, references, audio_config):
-    """Own distances at every complete checkpoint of ``trained``'s directory (then the newest)."""
+    """Own distances at every complete checkpoint of ``trained``'s directory, oldest first
+    (the model is left holding the newest one)."""
     checkpoints = trained.directory.checkpoints
     points = []
     for step in complete_steps(checkpoints):
@@ -119,9 +120,6 @@ def learning_curve(name, trained, references, audio_config):
         distances = own_distances(waveforms, references, audio_config)
         points.append({"step": step, **{m: float(d.mean()) for m, d in distances.items()}})
         print(f"{name} step {step}: " + ", ".join(f"{m} {points[-1][m]:.3f}" for m in METRICS))
-    tf.train.Checkpoint(model=trained.model).read(
-        checkpoint_prefix(checkpoints, trained.step)
-    ).expect_partial()
     return points
 
 
