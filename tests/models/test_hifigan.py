@@ -221,6 +221,55 @@ def test_two_xla_steps_through_the_trainer_move_each_players_variables_only(tmp_
             assert not np.array_equal(trained.numpy(), start), trained.path
 
 
+def test_mel_pretraining_trains_the_generator_alone_then_both_players(tmp_path):
+    """``pretrain_mel_steps=2``: two compiled trainer steps move the generator exactly as SGD
+    on ``45 * mel L1`` alone (an eager replay with no discriminator) and leave every
+    discriminator weight as it was; the third step trains the discriminators too."""
+    gin.parse_config("make_optimizer.optimizer = @keras.optimizers.SGD")
+    for name, rate in LEARNING_RATES.items():
+        gin.parse_config(f"{name}/make_optimizer.learning_rate = {rate}")
+    batch = _batch(frames=16)  # frames == segment_frames: the crop is the whole utterance
+    batch["mel_length"] = tf.constant([16, 16])
+    trainer = Trainer(
+        str(tmp_path), tf.distribute.get_strategy(), lambda: _tiny(pretrain_mel_steps=2),
+        make_optimizer, tf.data.Dataset.from_tensors(batch).repeat(), jit_compile=True,
+        checkpoint_every=0, log_every=0, sample_every=0, verbose=False,
+    )  # fmt: skip
+    model = trainer.model
+    discriminator_ids = {id(v) for v in model.discriminator_variables()}
+    initial = model.get_weights()
+
+    logs = trainer.fit(2)
+
+    assert logs["discriminator_loss"] == logs["adversarial_loss"] == 0.0
+    assert logs["generator_loss"] == pytest.approx(45 * logs["mel_l1"], rel=1e-5)
+    replay = _tiny()
+    replay.compute_losses(batch)
+    replay.set_weights(initial)
+    replay.set_active_groups(("generator",))
+    for _ in range(2):
+        with tf.GradientTape() as tape:
+            loss = 45 * replay.compute_losses(batch, training=True)["mel_l1"]
+        variables = replay.generator.trainable_variables
+        for variable, gradient in zip(variables, tape.gradient(loss, variables), strict=True):
+            variable.assign_sub(LEARNING_RATES["generator"] * gradient)
+    for trained, replayed, start in zip(model.weights, replay.weights, initial, strict=True):
+        if id(trained) in discriminator_ids:
+            np.testing.assert_array_equal(trained.numpy(), start, err_msg=trained.path)
+        else:
+            np.testing.assert_allclose(trained.numpy(), replayed.numpy(), atol=2e-5)
+
+    logs = trainer.fit(3)
+
+    assert model.adversarial and logs["discriminator_loss"] > 0
+    moved = [
+        not np.array_equal(v.numpy(), start)
+        for v, start in zip(model.weights, initial, strict=True)
+        if id(v) in discriminator_ids
+    ]
+    assert all(moved)
+
+
 def test_get_config_round_trip_rebuilds_the_same_model():
     check_config_round_trip(_tiny(), _batch())
 

@@ -122,6 +122,12 @@ class TTSModel(keras.Model):
         one changes), e.g. ``{"reduction_factor": 2}``; none by default."""
         return {}
 
+    def set_active_groups(self, names):
+        """Called by the trainer before it traces or runs steps: ``names`` (a tuple) are the
+        ``loss_groups()`` that update in those steps. A model whose losses depend on which
+        players train (a GAN vocoder's generator before its discriminators start) sets the
+        attributes its ``trace_constants`` report; nothing by default."""
+
     def check_batch(self, batch):
         """Raises a ValueError naming every feature of ``features`` that ``batch`` lacks."""
         missing = [name for name in self.features if name not in batch]

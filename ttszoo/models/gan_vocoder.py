@@ -17,6 +17,10 @@ where ``g`` runs over the discriminator groups (``"mpd"``, ``"msd"``, ``"mrd"``)
 magnitude mel spectrogram computed in the graph (``ttszoo.audio.tf_spectrogram``, no
 pre-emphasis). Subclasses build ``self.generator``, one discriminator layer per name of
 ``discriminator_groups`` (an attribute of that name).
+
+With ``pretrain_mel_steps = N > 0`` (Siuzdak's Vocos code has the option), the first ``N``
+steps train the generator on the mel L1 alone: the discriminator group starts at step ``N``
+and until then no discriminator runs, so those steps cost the generator's pass only.
 """
 
 import keras
@@ -68,6 +72,8 @@ class GANVocoder(VocoderModel):
       chunk_frames, context_frames: ``vocode`` generates long mels in chunks of
         ``chunk_frames`` with ``context_frames`` of context on each side
         (``vocoder_windows.generate_in_windows``).
+      pretrain_mel_steps: steps at the start that train the generator on the mel L1 alone,
+        with no discriminator (0: adversarial from the first step, as both papers).
       seed: seed of the training crops.
     """
 
@@ -93,6 +99,7 @@ class GANVocoder(VocoderModel):
         average_over_discriminators=False,
         chunk_frames=256,
         context_frames=32,
+        pretrain_mel_steps=0,
         seed=0,
         **kwargs,
     ):
@@ -100,10 +107,11 @@ class GANVocoder(VocoderModel):
         weights = _checked_discriminator_weights(
             type(self).__name__, self.discriminator_groups, adversarial_loss, discriminator_weights
         )
-        if segment_frames < 1 or chunk_frames < 1 or context_frames < 0:
+        if segment_frames < 1 or chunk_frames < 1 or min(context_frames, pretrain_mel_steps) < 0:
             raise InvalidInputError(
-                f"segment_frames and chunk_frames must be >= 1 and context_frames >= 0, got "
-                f"{segment_frames}, {chunk_frames} and {context_frames}."
+                f"segment_frames and chunk_frames must be >= 1, context_frames and "
+                f"pretrain_mel_steps >= 0, got {segment_frames}, {chunk_frames}, "
+                f"{context_frames} and {pretrain_mel_steps}."
             )
         self.hop_length = int(hop_length)
         self.n_mels = int(n_mels)
@@ -124,6 +132,10 @@ class GANVocoder(VocoderModel):
         self.average_over_discriminators = bool(average_over_discriminators)
         self.chunk_frames = int(chunk_frames)
         self.context_frames = int(context_frames)
+        self.pretrain_mel_steps = int(pretrain_mel_steps)
+        # Whether the discriminators train in the coming steps (set_active_groups): a trace
+        # constant, so the mel-only steps trace without them.
+        self.adversarial = True
         self.seed = int(seed)
         self.loss_audio_config = self._make_loss_audio_config()
         self._mel_bank = np.asarray(tf_spectrogram.mel_matrix(self.loss_audio_config))
@@ -224,13 +236,20 @@ class GANVocoder(VocoderModel):
         return tf.add_n(discriminator), tf.add_n(adversarial), tf.add_n(matching)
 
     def compute_losses(self, batch, training=False):
-        """``discriminator_loss`` and ``generator_loss`` with their parts, on random crops."""
+        """``discriminator_loss`` and ``generator_loss`` with their parts, on random crops.
+
+        While ``adversarial`` is False (the mel-only steps) no discriminator runs and the
+        discriminator, adversarial and feature-matching losses are 0.
+        """
         mel, audio = self.random_segments(batch)
         audio = tf.cast(audio, tf.float32)
         generated = tf.cast(self(mel, training=training), tf.float32)
-        real = self.discriminate(audio, training=training)
-        fake = self.discriminate(generated, training=training)
-        discriminator, adversarial, matching = self.adversarial_losses(real, fake)
+        if self.adversarial:
+            real = self.discriminate(audio, training=training)
+            fake = self.discriminate(generated, training=training)
+            discriminator, adversarial, matching = self.adversarial_losses(real, fake)
+        else:
+            discriminator = adversarial = matching = tf.constant(0.0)
         mel_l1 = tf.reduce_mean(tf.abs(self.log_mel(audio) - self.log_mel(generated)))
         generator = (
             adversarial + self.feature_matching_weight * matching + self.mel_loss_weight * mel_l1
@@ -244,12 +263,24 @@ class GANVocoder(VocoderModel):
         }
 
     def loss_groups(self):
-        """The discriminators first, then the generator (each with its own optimizer, gin
-        scopes ``discriminator/`` and ``generator/``)."""
+        """The discriminators first (from step ``pretrain_mel_steps``), then the generator
+        (each with its own optimizer, gin scopes ``discriminator/`` and ``generator/``)."""
         return (
-            LossGroup("discriminator", "discriminator_loss", self.discriminator_variables()),
+            LossGroup(
+                "discriminator",
+                "discriminator_loss",
+                self.discriminator_variables(),
+                start=self.pretrain_mel_steps,
+            ),
             LossGroup("generator", "generator_loss", self.generator.trainable_variables),
         )
+
+    def set_active_groups(self, names):
+        """The discriminators run (and the generator meets them) only while they train."""
+        self.adversarial = "discriminator" in names
+
+    def trace_constants(self):
+        return {"adversarial": self.adversarial}
 
     # Inference.
 
@@ -306,6 +337,7 @@ class GANVocoder(VocoderModel):
             average_over_discriminators=self.average_over_discriminators,
             chunk_frames=self.chunk_frames,
             context_frames=self.context_frames,
+            pretrain_mel_steps=self.pretrain_mel_steps,
             seed=self.seed,
         )
         return config

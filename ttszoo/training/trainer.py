@@ -251,6 +251,7 @@ class Trainer:
     def _train_function(self, step):
         players = loss_groups.active_players(self.players, step)
         names = tuple(p.group.name for p in players)
+        self.model.set_active_groups(names)
         return self._cached(
             self._train_functions,
             lambda: loss_groups.build_train_function(
