@@ -66,6 +66,7 @@ setup(
         "tpu": TPU_REQUIREMENTS,
         "dev": [
             "pytest>=7",
+            "pytest-xdist>=3",
             "ruff>=0.5",
             "scipy>=1.10",
             "espeakng-loader>=0.2",
