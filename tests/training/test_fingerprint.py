@@ -46,3 +46,21 @@ def test_a_hyperparameter_added_later_matches_at_its_default_only(tmp_path):
     assert "hyperparameters.reduction_factor: '<absent>' in the model directory, 2 now" in str(
         error.value
     )
+
+
+def test_a_hyperparameter_added_to_a_base_class_matches_at_its_default_only(tmp_path):
+    """Vocos takes GANVocoder's arguments through **kwargs: a directory written before
+    GANVocoder had "pretrain_mel_steps" loads while it is at its default 0."""
+    from ttszoo.models.vocos import Vocos
+
+    def built(**kwargs):
+        model = Vocos(n_mels=8, dim=8, intermediate_dim=16, num_layers=1, **kwargs)
+        model.build((1, 4, 8))
+        return model
+
+    saved = compute_fingerprint(built())
+    del saved["hyperparameters"]["pretrain_mel_steps"]
+    save_fingerprint(tmp_path / "fingerprint.json", saved)
+    check_fingerprint(tmp_path / "fingerprint.json", built())
+    with pytest.raises(FingerprintMismatchError, match="pretrain_mel_steps: '<absent>'"):
+        check_fingerprint(tmp_path / "fingerprint.json", built(pretrain_mel_steps=5))

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from ttszoo.errors import TTSZooError
+from ttszoo.models.base import TTSModel
 
 _IGNORED_CONFIG_KEYS = ("dtype", "trainable", "name")
 _UNIQUIFIER = re.compile(r"_\d+(?=/|$)")
@@ -68,13 +69,17 @@ def _flatten(value, prefix=""):
 
 
 def constructor_defaults(model):
-    """``{"hyperparameters.<name>": default}`` for each keyword argument of the model's class."""
-    parameters = inspect.signature(type(model).__init__).parameters.values()
-    return {
-        f"hyperparameters.{parameter.name}": _plain(parameter.default)
-        for parameter in parameters
-        if parameter.default is not inspect.Parameter.empty
-    }
+    """``{"hyperparameters.<name>": default}`` for each keyword argument of the model's class
+    and of the ``TTSModel`` base classes its ``**kwargs`` reach (``GANVocoder`` under
+    ``Vocos``); a subclass's default wins over its base's."""
+    defaults = {}
+    for cls in reversed(type(model).__mro__):
+        if "__init__" not in vars(cls) or not issubclass(cls, TTSModel):
+            continue
+        for parameter in inspect.signature(cls.__init__).parameters.values():
+            if parameter.default is not inspect.Parameter.empty:
+                defaults[f"hyperparameters.{parameter.name}"] = _plain(parameter.default)
+    return defaults
 
 
 def fingerprint_differences(saved, current, defaults=None):
