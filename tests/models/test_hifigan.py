@@ -177,20 +177,27 @@ def test_model_losses_sum_over_sub_discriminators_with_the_papers_weights():
 LEARNING_RATES = {"discriminator": 0.01, "generator": 0.03}
 
 
+def _sgd_trainer(tmp_path, model_fn):
+    """A trainer of ``model_fn``'s model with SGD at ``LEARNING_RATES`` per player, XLA steps,
+    on one batch whose crop is the whole utterance (frames == segment_frames); and the batch."""
+    gin.parse_config("make_optimizer.optimizer = @keras.optimizers.SGD")
+    for name, rate in LEARNING_RATES.items():
+        gin.parse_config(f"{name}/make_optimizer.learning_rate = {rate}")
+    batch = _batch(frames=16)
+    batch["mel_length"] = tf.constant([16, 16])
+    trainer = Trainer(
+        str(tmp_path), tf.distribute.get_strategy(), model_fn, make_optimizer,
+        tf.data.Dataset.from_tensors(batch).repeat(), jit_compile=True, checkpoint_every=0,
+        log_every=0, sample_every=0, verbose=False,
+    )  # fmt: skip
+    return trainer, batch
+
+
 def test_two_xla_steps_through_the_trainer_move_each_players_variables_only(tmp_path):
     """Two compiled trainer steps (SGD, one learning rate per player) against an eager replay
     of the game: per step the discriminators descend their loss first, then the generator
     descends its loss with the updated discriminators; each moves only its own variables."""
-    gin.parse_config("make_optimizer.optimizer = @keras.optimizers.SGD")
-    for name, rate in LEARNING_RATES.items():
-        gin.parse_config(f"{name}/make_optimizer.learning_rate = {rate}")
-    batch = _batch(frames=16)  # frames == segment_frames: the crop is the whole utterance
-    batch["mel_length"] = tf.constant([16, 16])
-    trainer = Trainer(
-        str(tmp_path), tf.distribute.get_strategy(), _tiny, make_optimizer,
-        tf.data.Dataset.from_tensors(batch).repeat(), jit_compile=True, checkpoint_every=0,
-        log_every=0, sample_every=0, verbose=False,
-    )  # fmt: skip
+    trainer, batch = _sgd_trainer(tmp_path, _tiny)
     model = trainer.model
     groups = model.loss_groups()
     assert [g.name for g in groups] == ["discriminator", "generator"]
@@ -225,16 +232,7 @@ def test_mel_pretraining_trains_the_generator_alone_then_both_players(tmp_path):
     """``pretrain_mel_steps=2``: two compiled trainer steps move the generator exactly as SGD
     on ``45 * mel L1`` alone (an eager replay with no discriminator) and leave every
     discriminator weight as it was; the third step trains the discriminators too."""
-    gin.parse_config("make_optimizer.optimizer = @keras.optimizers.SGD")
-    for name, rate in LEARNING_RATES.items():
-        gin.parse_config(f"{name}/make_optimizer.learning_rate = {rate}")
-    batch = _batch(frames=16)  # frames == segment_frames: the crop is the whole utterance
-    batch["mel_length"] = tf.constant([16, 16])
-    trainer = Trainer(
-        str(tmp_path), tf.distribute.get_strategy(), lambda: _tiny(pretrain_mel_steps=2),
-        make_optimizer, tf.data.Dataset.from_tensors(batch).repeat(), jit_compile=True,
-        checkpoint_every=0, log_every=0, sample_every=0, verbose=False,
-    )  # fmt: skip
+    trainer, batch = _sgd_trainer(tmp_path, lambda: _tiny(pretrain_mel_steps=2))
     model = trainer.model
     discriminator_ids = {id(v) for v in model.discriminator_variables()}
     initial = model.get_weights()
