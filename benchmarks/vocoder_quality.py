@@ -238,14 +238,16 @@ def write_markdown(path, rows, curves, crossings):
         lines += ["", f"{name}: step, MCD, log-mel L1", ""]
         lines += [f"- {p['step']}: {p['mcd']:.3f}, {p['logmel_l1']:.3f}" for p in points]
         for metric, fit in crossings[name].items():
-            reach = (
-                "does not reach it"
-                if fit["step"] is None
-                else f"reaches it at step {fit['step']:.0f}"
-            )
+            target = rows[GRIFFIN_LIM][metric]
+            if points[-1][metric] <= target:
+                reach = "the last checkpoint is already at or below Griffin-Lim"
+            elif fit["step"] is None:
+                reach = "the fitted line never reaches Griffin-Lim"
+            else:
+                reach = f"the fitted line reaches Griffin-Lim at step {fit['step']:.0f}"
             lines.append(
-                f"- {metric}: fitted {fit['a']:.3f} + {fit['b']:.3f} ln(step) over the second "
-                f"half {reach} (Griffin-Lim {rows[GRIFFIN_LIM][metric]:.3f}; an extrapolation)"
+                f"- {metric}: {reach} ({target:.3f}; fit {fit['a']:.3f} + {fit['b']:.3f} "
+                "ln(step) over the second half of the curve, an extrapolation)"
             )
     path.write_text("\n".join(lines) + "\n")
 
