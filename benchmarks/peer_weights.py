@@ -14,6 +14,11 @@ layouts:
   depthwise kernel ``[dim, 1, k]``, ``Linear`` weights ``[out, in]``),
   ``backbone.final_layer_norm``, ``head.out`` and the inverse STFT's window buffer
   ``head.istft.window``.
+* ``wavenet_vocoder``'s ``WaveNet`` (r9y9) behind the mel front end of
+  benchmarks/wavenet_peer_worker.py: ``front.conv``, ``wavenet.first_conv``,
+  ``wavenet.conv_layers.{i}.{conv, conv1x1c, conv1x1_out, conv1x1_skip}`` and
+  ``wavenet.last_conv_layers.{1, 3}``, 1x1 convolutions ``[out, in, 1]``, weight norms
+  optional.
 
 Keras wants ``Conv1D`` kernels ``[k, in, out]``, ``Conv1DTranspose`` kernels ``[k, out, in]``,
 ``DepthwiseConv1D`` kernels ``[k, channels, 1]`` and ``Dense`` kernels ``[in, out]``. Both
@@ -39,6 +44,10 @@ class StateDict:
     def __contains__(self, name):
         return name in self.arrays
 
+    def ignore(self, prefix):
+        """Marks every weight under ``prefix`` as used: it has no counterpart to copy into."""
+        self.unused = {name for name in self.unused if not name.startswith(f"{prefix}.")}
+
     def check_used(self, what):
         if self.unused:
             raise ValueError(f"{what}: weights not copied: {sorted(self.unused)}")
@@ -58,6 +67,11 @@ def copy_conv(layer, state, prefix):
     ``ConvTranspose1d`` (``[in, out, k]``) into a ``Conv1DTranspose`` (``[k, out, in]``): the
     same reversal of the axes."""
     layer.set_weights([folded_weight(state, prefix).transpose(2, 1, 0), state[f"{prefix}.bias"]])
+
+
+def copy_pointwise(layer, state, prefix):
+    """A 1x1 ``Conv1d`` (``[out, in, 1]``) into a Keras ``Dense`` (``[in, out]``)."""
+    layer.set_weights([folded_weight(state, prefix)[:, :, 0].T, state[f"{prefix}.bias"]])
 
 
 def copy_dense(layer, state, prefix):
@@ -114,3 +128,28 @@ def load_vocos(generator, arrays):
     copy_layer_norm(generator.output_norm, state, "backbone.final_layer_norm")
     copy_dense(generator.head, state, "head.out")
     state.check_used("vocos VocosBackbone + ISTFTHead")
+
+
+def load_r9y9_wavenet(model, arrays):
+    """Copies r9y9's ``WaveNet`` and the worker's front end into a built ``WaveNetVocoder`` of
+    the same sizes. Each block's 1x1 conditioning convolution becomes its slice of
+    ``condition_projection``; the last block's residual convolution, which nothing reads, has
+    no counterpart (ttszoo does not build it)."""
+    state = StateDict(arrays)
+    copy_conv(model.frame_network, state, "front.conv")
+    copy_pointwise(model.input_projection, state, "wavenet.first_conv")
+    kernels, biases = [], []
+    for i, block in enumerate(model.blocks):
+        prefix = f"wavenet.conv_layers.{i}"
+        copy_conv(block.convolution, state, f"{prefix}.conv")
+        kernels.append(folded_weight(state, f"{prefix}.conv1x1c")[:, :, 0].T)
+        biases.append(state[f"{prefix}.conv1x1c.bias"])
+        copy_pointwise(block.skip_projection, state, f"{prefix}.conv1x1_skip")
+        if block.residual_projection is not None:
+            copy_pointwise(block.residual_projection, state, f"{prefix}.conv1x1_out")
+        else:
+            state.ignore(f"{prefix}.conv1x1_out")
+    model.condition_projection.set_weights([np.concatenate(kernels, 1), np.concatenate(biases)])
+    copy_pointwise(model.head_hidden, state, "wavenet.last_conv_layers.1")
+    copy_pointwise(model.head_output, state, "wavenet.last_conv_layers.3")
+    state.check_used("wavenet_vocoder WaveNet")

@@ -379,7 +379,7 @@ class WaveNetVocoder(VocoderModel):
         frame_index = (start - context - 1)[:, None] + tf.range(window_frames + 2)[None]
         frame_index = tf.clip_by_value(frame_index, 0, frames - 1)
         condition = tf.gather(self.frame_conditioning(mel, speaker), frame_index, batch_dims=1)
-        condition = self.upsampler(condition)[:, hop : (window_frames + 1) * hop]
+        condition = self.window_condition(condition)
         # Audio: zeros before the utterance starts, as in generation.
         sample_index = ((start - context) * hop)[:, None] + tf.range(window_frames * hop)[None]
 
@@ -395,6 +395,18 @@ class WaveNetVocoder(VocoderModel):
         valid = tf.cast(sample_index >= 0, self.compute_dtype)
         return previous, targets, condition, tf.cast(mask, tf.float32), valid
 
+    def window_condition(self, frame_condition):
+        """Sample-rate conditioning of a window from its frame-rate conditioning.
+
+        Args:
+          frame_condition: [B, W + 2, num_layers * gate_channels], ``frame_conditioning`` of the
+            window's ``W`` frames and one neighbour frame each side (for the interpolation).
+
+        Returns:
+          [B, W * hop_length, num_layers * gate_channels].
+        """
+        return self.upsampler(frame_condition)[:, self.hop_length : -self.hop_length]
+
     def compute_losses(self, batch, training=False):
         """Masked mean NLL of the cropped segments: ``loss`` (nats per sample) and bits.
 
@@ -402,7 +414,21 @@ class WaveNetVocoder(VocoderModel):
         densities rather than class probabilities; see the class docstring.
         """
         self._ensure_built()
-        previous, targets, condition, mask, valid = self._crop_window(batch, training)
+        return self.window_losses(*self._crop_window(batch, training))
+
+    def window_losses(self, previous, targets, condition, mask, valid=None):
+        """``compute_losses`` on given windows of ``context_frames + segment_frames`` frames.
+
+        Args:
+          previous: [B, W] the sample before each position; targets: [B, W] the samples.
+          condition: [B, W, num_layers * gate_channels] (``window_condition``).
+          mask: [B, W] float, 1 where a sample is scored; the first ``context_frames`` frames
+            are never scored (they give the segment its receptive field).
+          valid: optional [B, W], 0 before the utterance starts (see ``network``).
+
+        Returns:
+          ``{"loss", "bits_per_sample"}`` float32 scalars.
+        """
         skip = self.context_frames * self.hop_length
         params = self.network(tf.cast(previous, self.compute_dtype), condition, valid)[:, skip:]
         nll = -self.distribution(params).log_prob(targets[:, skip:])
