@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from ttszoo.training.optimization import NoamSchedule, make_optimizer
+from ttszoo.training.optimization import NoamSchedule, ScaledFromStep, make_optimizer
 
 
 def test_noam_schedule_matches_the_dctts_formula():
@@ -16,6 +16,21 @@ def test_noam_schedule_matches_the_dctts_formula():
     np.testing.assert_allclose(got, expected, rtol=1e-5)
     assert got.argmax() == 3  # the peak at the end of the warm-up
     assert NoamSchedule.from_config(schedule.get_config()).warmup_steps == 4000
+
+
+def test_scaled_from_step_multiplies_from_the_boundary_on():
+    inner = keras.optimizers.schedules.ExponentialDecay(2e-4, 100, 0.999, staircase=True)
+    schedule = ScaledFromStep(inner, boundary=10000, factor=0.1)
+    steps = [0, 9999, 10000, 10999]
+    # 2e-4 * 0.999 ** (s // 100), times 0.1 from step 10000 on.
+    expected = [2e-4, 2e-4 * 0.999**99, 2e-5 * 0.999**100, 2e-5 * 0.999**109]
+    got = [float(schedule(keras.ops.convert_to_tensor(s, "int64"))) for s in steps]
+    np.testing.assert_allclose(got, expected, rtol=1e-5)  # float32 powers
+    copy = ScaledFromStep.from_config(schedule.get_config())
+    assert float(copy(10000)) == pytest.approx(expected[2], rel=1e-5)
+    assert float(ScaledFromStep(1e-3, 5, 0.5)(4)) == pytest.approx(1e-3)
+    with pytest.raises(ValueError, match="factor > 0"):
+        ScaledFromStep(inner, boundary=10, factor=0.0)
 
 
 def test_make_optimizer_clipping_and_loss_scaling():

@@ -16,7 +16,7 @@ from ttszoo.training.fingerprint import FingerprintMismatchError, compute_finger
 from ttszoo.training.gin_config import packaged_gin_files, parse_gin, resolve_gin_file
 from ttszoo.training.loading import TrainedModel, load_trained_model
 from ttszoo.training.model_dir import ModelDirectory, ModelDirectoryError
-from ttszoo.training.optimization import NoamSchedule, make_optimizer
+from ttszoo.training.optimization import NoamSchedule, ScaledFromStep, make_optimizer
 from ttszoo.training.strategy import make_strategy
 from ttszoo.training.trainer import Trainer, trace_key, train
 
@@ -28,6 +28,7 @@ __all__ = [
     "ModelDirectoryError",
     "MonotonicAttentionSwitch",
     "NoamSchedule",
+    "ScaledFromStep",
     "ReductionFactorCallback",
     "StepSwitch",
     "SwitchAtStep",

@@ -53,6 +53,50 @@ class NoamSchedule(keras.optimizers.schedules.LearningRateSchedule):
         return {"peak": self.peak, "warmup_steps": self.warmup_steps}
 
 
+@gin.register(module="ttszoo.training")
+@keras.saving.register_keras_serializable(package="ttszoo")
+class ScaledFromStep(keras.optimizers.schedules.LearningRateSchedule):
+    """Another schedule, multiplied by ``factor`` from step ``boundary`` on.
+
+    ``lr(s) = schedule(s)`` for ``s < boundary`` and ``factor * schedule(s)`` after. The GAN
+    vocoders use it to slow the generator down when the discriminators join after mel-only
+    steps (docs/vocoders_gan.md, "Mel-only steps first").
+
+    Args:
+      schedule: a ``LearningRateSchedule`` or a float.
+      boundary: the first step (optimizer iteration) with the scaled rate, >= 0.
+      factor: the multiplier, > 0.
+    """
+
+    def __init__(self, schedule, boundary, factor):
+        if boundary < 0 or factor <= 0:
+            raise InvalidInputError(
+                f"ScaledFromStep needs boundary >= 0 and factor > 0, got {boundary} and {factor}."
+            )
+        self.schedule = schedule
+        self.boundary = int(boundary)
+        self.factor = float(factor)
+
+    def __call__(self, step):
+        rate = self.schedule(step) if callable(self.schedule) else self.schedule
+        rate = keras.ops.cast(rate, "float32")
+        scaled = keras.ops.greater_equal(step, self.boundary)
+        return keras.ops.where(scaled, rate * self.factor, rate)
+
+    def get_config(self):
+        schedule = self.schedule
+        if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+            schedule = keras.optimizers.schedules.serialize(schedule)
+        return {"schedule": schedule, "boundary": self.boundary, "factor": self.factor}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config["schedule"], dict):
+            config["schedule"] = keras.optimizers.schedules.deserialize(config["schedule"])
+        return cls(**config)
+
+
 def _with_gin_bindings(cls):
     """The gin-configurable version of ``cls``; ``cls`` itself when gin already passed one."""
     try:
