@@ -39,18 +39,15 @@ Build the records with the WaveGrad demo recipe (hop 300, 80 mels):
 The peer's virtual environment: see benchmarks/vocoder_speed.py.
 """
 
-import argparse
-import json
 import os
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
+import training_parity as parity
 from wavegrad_peer import PeerProcess, load_torch_weights, network_disagreement, peer_sizes
 
 from ttszoo.audio import AudioConfig
@@ -60,11 +57,10 @@ from ttszoo.evaluation.evaluator import distance
 from ttszoo.evaluation.logmel import log_mel_distance
 from ttszoo.evaluation.spectral import utterance_features
 from ttszoo.models import get_model
-from ttszoo.training import make_optimizer, parse_gin
+from ttszoo.training import parse_gin
 from ttszoo.training.schedule_search import held_out_batch
 
 MODEL_GIN = {"demo": "models/wavegrad_small.gin", "base": "models/wavegrad.gin"}
-SIDES = ("ttszoo", "peer")
 
 
 def utterances(records_dir, split):
@@ -120,40 +116,13 @@ def held_out_crops(validation, args, hop, table, rng):
                  noise_levels(table, steps, rng), rng)  # fmt: skip
 
 
-def to_peer(arrays, path):
-    """Writes arrays for the worker: the mel channels-first (``[..., n_mels, T]``)."""
-    np.savez(path, **{k: np.swapaxes(v, -1, -2) if k == "mel" else v for k, v in arrays.items()})
-    return str(path)
-
-
-class TtszooSide:
+class TtszooSide(parity.TtszooSide):
     """ttszoo's WaveGrad with its own optimizer and an XLA-compiled step on given draws."""
 
-    def __init__(self, model, args):
-        self.model = model
-        self.optimizer = make_optimizer(
-            keras.optimizers.Adam, learning_rate=args.learning_rate, clip_norm=args.clip_norm
-        )
-        if args.adam_epsilon is not None:
-            self.optimizer.epsilon = args.adam_epsilon
-        self.optimizer.build(model.trainable_variables)
-        self.step = tf.function(self._step, jit_compile=bool(args.jit_compile))
+    inputs = ("mel", "audio", "level", "noise")
 
-    def _step(self, mel, audio, level, noise):
-        variables = self.model.trainable_variables
-        with tf.GradientTape() as tape:
-            loss = self.model.noise_prediction_loss(mel, audio, level, noise, training=True)
-        self.optimizer.apply(tape.gradient(loss, variables), variables)
-        return loss
-
-    def train(self, batches):
-        losses, seconds = [], []
-        for batch in batches:
-            started = time.perf_counter()
-            losses.append(float(self.step(batch["mel"], batch["audio"], batch["level"],
-                                          batch["noise"])))  # fmt: skip
-            seconds.append(time.perf_counter() - started)
-        return {"losses": losses, "seconds": seconds}
+    def training_loss(self, mel, audio, level, noise):
+        return self.model.noise_prediction_loss(mel, audio, level, noise, training=True)
 
     def heldout(self, arrays):
         names = ("mel", "audio", "level", "noise")
@@ -179,7 +148,7 @@ def evaluate(step, ours, peer, held_out, synthesis, references, audio_config, wo
     row = {"step": step}
     row["heldout_l1"] = {
         "ttszoo": ours.heldout(held_out),
-        "peer": peer("heldout", inputs=to_peer(held_out, work / "heldout.npz"))["l1"],
+        "peer": peer("heldout", inputs=parity.to_peer(held_out, work / "heldout.npz"))["l1"],
     }
     mel_path = work / "synthesis_mel.npy"
     np.save(mel_path, np.swapaxes(synthesis, 1, 2))
@@ -224,47 +193,19 @@ def build(args, n_mels, betas, peer, work):
 
 
 def figure(results, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    colors = {"ttszoo": "C0", "peer": "C1"}
-    labels = {"ttszoo": "ttszoo", "peer": "lmnt-com/wavegrad"}
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
-    window = min(25, results["steps"])
-    for side in SIDES:
-        losses = np.array(results["train_losses"][side])
-        smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-        axes[0].plot(np.arange(window, len(losses) + 1), smooth, color=colors[side],
-                     label=labels[side])  # fmt: skip
-        steps = [row["step"] for row in results["evaluations"]]
-        axes[1].plot(steps, [row["heldout_l1"][side] for row in results["evaluations"]], "o-",
-                     color=colors[side], label=labels[side])  # fmt: skip
-        axes[2].plot(steps, [row["copy_synthesis"][side]["mcd"] for row in
-                             results["evaluations"]], "o-", color=colors[side],
-                     label=labels[side])  # fmt: skip
-    axes[0].set(xlabel="step", ylabel="L1", title=f"training loss (mean of {window} steps)")
-    axes[1].set(xlabel="step", ylabel="L1", title="held-out noise-prediction L1")
-    axes[2].set(xlabel="step", ylabel="MCD (dB)", title="copy synthesis, 6 iterations")
-    for axis in axes:
-        axis.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    parity.figure(results, path, "lmnt-com/wavegrad", "L1", [
+        ("held-out noise-prediction L1", "L1", lambda row, side: row["heldout_l1"][side]),
+        ("copy synthesis, 6 iterations", "MCD (dB)",
+         lambda row, side: row["copy_synthesis"][side]["mcd"]),
+    ])  # fmt: skip
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = parity.parser_with_common_options(__doc__.split("\n")[0], steps=400, eval_every=100,
+                                        learning_rate=2e-4, clip_norm=1.0)  # fmt: skip
     parser.add_argument("--records_dir", default="/tmp/wgparity/records")
-    parser.add_argument("--peer_python", default="/work/peer_venv/bin/python")
     parser.add_argument("--model", choices=sorted(MODEL_GIN), default="demo",
                         help="demo: the quarter-width recipe model; base: WaveGrad Base")  # fmt: skip
-    parser.add_argument("--steps", type=int, default=400)
-    parser.add_argument("--eval_every", type=int, default=100)
-    parser.add_argument("--block", type=int, default=10, help="steps per turn")
-    parser.add_argument("--batch_size", type=int, default=8, help="lmnt's default is 32")
-    parser.add_argument("--learning_rate", type=float, default=2e-4, help="lmnt's default")
-    parser.add_argument("--clip_norm", type=float, default=1.0, help="lmnt's max_grad_norm")
     parser.add_argument(
         "--adam_epsilon", type=float, default=None,
         help="ttszoo's Adam epsilon (default: Keras' 1e-7, as the recipes use)",
@@ -273,17 +214,7 @@ def main():
     parser.add_argument("--held_out_crops", type=int, default=48)
     parser.add_argument("--synthesis_utterances", type=int, default=2)
     parser.add_argument("--synthesis_frames", type=int, default=128)
-    parser.add_argument("--jit_compile", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=os.cpu_count(),
-                        help="CPU threads of each side (TensorFlow intra-op, torch)")  # fmt: skip
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", default=None, help="Also write the results here.")
-    parser.add_argument("--figure", default=None, help="Write the learning curves here (png).")
-    args = parser.parse_args()
-    if args.steps % args.eval_every or args.eval_every % args.block:
-        parser.error("--steps must be a multiple of --eval_every, and that of --block.")
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    args = parity.parse(parser)
     work = Path(tempfile.mkdtemp(prefix="wavegrad_parity_"))
     started, load_before = time.perf_counter(), os.getloadavg()
     features = records.read_features_file(args.records_dir)
@@ -303,54 +234,27 @@ def main():
     references = [(utterance_features(a, audio_config), a) for a in audio.numpy()]
     batches = training_batches(utterances(args.records_dir, "train"), args, hop, table, rng)
 
-    losses = {side: [] for side in SIDES}
-    seconds = {side: [] for side in SIDES}
-    evaluations = [evaluate(0, ours, peer, held_out, synthesis, references, audio_config, work)]
-    for block_index in range(args.steps // args.block):
-        block = [next(batches) for _ in range(args.block)]
-        order = SIDES if block_index % 2 == 0 else SIDES[::-1]
-        for side in order:
-            if side == "ttszoo":
-                out = ours.train(block)
-            else:
-                stacked = {k: np.stack([b[k] for b in block]) for k in block[0]}
-                out = peer("train", batches=to_peer(stacked, work / "batches.npz"))
-            losses[side] += out["losses"]
-            seconds[side] += out["seconds"]
-        step = (block_index + 1) * args.block
-        if step % args.eval_every == 0:
-            evaluations.append(
-                evaluate(step, ours, peer, held_out, synthesis, references, audio_config, work)
-            )
+    def train_peer(block):
+        stacked = {k: np.stack([b[k] for b in block]) for k in block[0]}
+        return peer("train", batches=parity.to_peer(stacked, work / "batches.npz"))
+
+    losses, seconds, evaluations = parity.train_alternating(
+        args, batches, ours.train, train_peer,
+        lambda step: evaluate(step, ours, peer, held_out, synthesis, references, audio_config, work),
+    )  # fmt: skip
     peer.close()
 
-    # The first block's steps include compilation (ttszoo) and warm-up (both): not timed.
-    medians = {side: statistics.median(seconds[side][args.block :]) for side in SIDES}
     results = {
         "model": args.model,
         "parameters": info["parameters"],
         "peer": f"wavegrad 0.1.5 on torch {info['torch']} ({info['threads']} threads)",
         "tensorflow": tf.__version__,
         "eps_relative_error": info["eps_relative_error"],
-        "settings": {k: v for k, v in vars(args).items() if k not in ("json", "figure")},
-        "training_utterances": len(features["splits"]["train"]["ids"]),
-        "steps": args.steps,
-        "evaluations": evaluations,
-        "heldout_ratio": [
-            row["heldout_l1"]["ttszoo"] / row["heldout_l1"]["peer"] for row in evaluations
-        ],  # fmt: skip
-        "median_step_seconds": medians,
-        "step_time_ratio": medians["ttszoo"] / medians["peer"],
-        "train_losses": losses,
-        "step_seconds": seconds,
-        "wall_seconds": time.perf_counter() - started,
-        "cpu_count": os.cpu_count(),
-        "load_average_before": load_before,
-        "load_average_after": os.getloadavg(),
+        **parity.common_results(
+            args, features, evaluations, "heldout_l1", (losses, seconds), started, load_before
+        ),
     }
-    summary = {k: v for k, v in results.items() if k not in ("train_losses", "step_seconds")}
-    print(json.dumps(summary, indent=1))
-    print()
+    parity.report(results, args, figure)
     print("| step | held-out L1 ttszoo | peer | ratio | MCD ttszoo | peer "
           "| log-mel L1 ttszoo | peer |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|")
@@ -359,10 +263,6 @@ def main():
         print(f"| {row['step']} | {l1['ttszoo']:.4f} | {l1['peer']:.4f} | {ratio:.3f} | "
               f"{cs['ttszoo']['mcd']:.2f} | {cs['peer']['mcd']:.2f} | "
               f"{cs['ttszoo']['logmel_l1']:.3f} | {cs['peer']['logmel_l1']:.3f} |")  # fmt: skip
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
-    if args.figure:
-        figure(results, args.figure)
     return 0
 
 

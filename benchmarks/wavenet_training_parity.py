@@ -33,18 +33,15 @@ torch are its only requirements):
     /work/peer_venv/bin/pip install wavenet_vocoder==0.1.1
 """
 
-import argparse
-import json
 import os
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
+import training_parity as parity
 from peer_process import PeerProcess
 from peer_weights import load_r9y9_wavenet
 from wavegrad_training_parity import copy_synthesis, utterances
@@ -53,10 +50,9 @@ from ttszoo.audio import AudioConfig
 from ttszoo.data import records
 from ttszoo.evaluation.spectral import utterance_features
 from ttszoo.models import get_model
-from ttszoo.training import make_optimizer, parse_gin
+from ttszoo.training import parse_gin
 from ttszoo.training.schedule_search import held_out_batch
 
-SIDES = ("ttszoo", "peer")
 SIZES = ("n_mels", "hop_length", "residual_channels", "gate_channels", "skip_channels",
          "kernel_size", "num_layers", "dilation_cycle", "condition_channels",
          "condition_kernel_size", "num_mixtures", "num_classes", "log_scale_min")  # fmt: skip
@@ -92,44 +88,19 @@ def training_batches(train, model, args, rng):
                          for i in order[first : first + args.batch_size]])  # fmt: skip
 
 
-def to_peer(arrays, path):
-    """Writes arrays for the worker: the mel channels-first (``[..., n_mels, T]``)."""
-    np.savez(path, **{k: np.swapaxes(v, -1, -2) if k == "mel" else v for k, v in arrays.items()})
-    return str(path)
-
-
-class TtszooSide:
+class TtszooSide(parity.TtszooSide):
     """ttszoo's WaveNet with its own optimizer and an XLA-compiled step on given windows."""
 
-    def __init__(self, model, args):
-        self.model = model
-        self.optimizer = make_optimizer(
-            keras.optimizers.Adam, learning_rate=args.learning_rate, clip_norm=args.clip_norm
-        )
-        self.optimizer.epsilon = args.adam_epsilon
-        self.optimizer.build(model.trainable_variables)
-        self.step = tf.function(self._step, jit_compile=bool(args.jit_compile))
-        self.loss = tf.function(self._loss, jit_compile=bool(args.jit_compile))
+    inputs = ("mel", "previous", "targets")
 
-    def _loss(self, mel, previous, targets):
+    def __init__(self, model, args):
+        super().__init__(model, args)
+        self.loss = tf.function(self.training_loss, jit_compile=bool(args.jit_compile))
+
+    def training_loss(self, mel, previous, targets):
         condition = self.model.window_condition(self.model.frame_conditioning(mel)[:, 1:-1])
         mask = tf.ones_like(targets)
         return self.model.window_losses(previous, targets, condition, mask)["loss"]
-
-    def _step(self, mel, previous, targets):
-        variables = self.model.trainable_variables
-        with tf.GradientTape() as tape:
-            loss = self._loss(mel, previous, targets)
-        self.optimizer.apply(tape.gradient(loss, variables), variables)
-        return loss
-
-    def train(self, batches):
-        losses, seconds = [], []
-        for batch in batches:
-            started = time.perf_counter()
-            losses.append(float(self.step(batch["mel"], batch["previous"], batch["targets"])))
-            seconds.append(time.perf_counter() - started)
-        return {"losses": losses, "seconds": seconds}
 
     def outputs_loss(self, params, targets):
         """ttszoo's NLL of the scored samples under given mixture parameters [B, S, 3M]."""
@@ -140,7 +111,7 @@ class TtszooSide:
 
 def evaluate(step, ours, peer, held_out, work):
     skip = ours.model.context_frames * ours.model.hop_length
-    reply = peer("heldout", inputs=to_peer(held_out, work / "heldout.npz"), skip=skip,
+    reply = peer("heldout", inputs=parity.to_peer(held_out, work / "heldout.npz"), skip=skip,
                  output=str(work / "peer_params.npy"))  # fmt: skip
     peer_params = np.swapaxes(np.load(work / "peer_params.npy"), 1, 2)
     row = {
@@ -162,8 +133,8 @@ def synthesis(ours, peer, args, audio_config, work):
     """Copy synthesis of held-out utterances by both sides, sampled with seed 0."""
     mel, audio = held_out_batch(args.records_dir, args.synthesis_utterances, args.synthesis_frames)
     references = [(utterance_features(a, audio_config), a) for a in audio.numpy()]
-    waveforms = {side: [] for side in SIDES}
-    seconds = {side: [] for side in SIDES}
+    waveforms = {side: [] for side in parity.SIDES}
+    seconds = {side: [] for side in parity.SIDES}
     for utterance in mel.numpy():
         started = time.perf_counter()
         waveforms["ttszoo"].append(ours.model.generate(utterance[None], seed=0)[0].numpy())
@@ -177,7 +148,7 @@ def synthesis(ours, peer, args, audio_config, work):
         side: dict(
             copy_synthesis(waveforms[side], references, audio_config), seconds=sum(seconds[side])
         )  # fmt: skip
-        for side in SIDES
+        for side in parity.SIDES
     }
 
 
@@ -198,7 +169,9 @@ def build(args, audio_config, peer, work):
     samples = frames * model.hop_length
     inputs = {"mel": rng.standard_normal((2, frames + 4, model.n_mels)).astype(np.float32),
               "previous": rng.uniform(-1, 1, (2, samples)).astype(np.float32)}  # fmt: skip
-    peer("outputs", inputs=to_peer(inputs, work / "check.npz"), output=str(work / "check.npy"))
+    peer(
+        "outputs", inputs=parity.to_peer(inputs, work / "check.npz"), output=str(work / "check.npy")
+    )
     theirs = np.swapaxes(np.load(work / "check.npy"), 1, 2)
     condition = model.window_condition(model.frame_conditioning(inputs["mel"])[:, 1:-1])
     ours = model.network(inputs["previous"], condition).numpy()
@@ -210,87 +183,27 @@ def build(args, audio_config, peer, work):
 
 
 def figure(results, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    colors = {"ttszoo": "C0", "peer": "C1"}
-    labels = {"ttszoo": "ttszoo", "peer": "r9y9/wavenet_vocoder"}
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    window_steps = min(25, results["steps"])
-    steps = [row["step"] for row in results["evaluations"]]
-    for side in SIDES:
-        losses = np.array(results["train_losses"][side])
-        smooth = np.convolve(losses, np.ones(window_steps) / window_steps, mode="valid")
-        axes[0].plot(np.arange(window_steps, len(losses) + 1), smooth, color=colors[side],
-                     label=labels[side])  # fmt: skip
-        axes[1].plot(steps, [row["heldout_nll"][side] for row in results["evaluations"]], "o-",
-                     color=colors[side], label=labels[side])  # fmt: skip
-    axes[0].set(xlabel="step", ylabel="nats per sample",
-                title=f"training NLL (mean of {window_steps} steps)")  # fmt: skip
-    axes[1].set(xlabel="step", ylabel="nats per sample", title="held-out NLL")
-    for axis in axes:
-        axis.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    parity.figure(results, path, "r9y9/wavenet_vocoder", "nats per sample",
+                  [("held-out NLL", "nats per sample", lambda row, side: row["heldout_nll"][side])])  # fmt: skip
 
 
 def arguments():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = parity.parser_with_common_options(
+        __doc__.split("\n")[0], steps=400, eval_every=100, learning_rate=2e-3, clip_norm=1.0
+    )  # the demo recipe's
     parser.add_argument("--records_dir", default="/tmp/records16k")
-    parser.add_argument("--peer_python", default="/work/peer_venv/bin/python")
     parser.add_argument("--model_gin", default="models/wavenet_small.gin")
     parser.add_argument("--peer_weight_norm", type=int, default=0,
                         help="1: r9y9's weight-normalised convolutions and initialisers")  # fmt: skip
-    parser.add_argument("--steps", type=int, default=400)
-    parser.add_argument("--eval_every", type=int, default=100)
-    parser.add_argument("--block", type=int, default=10, help="steps per turn")
-    parser.add_argument("--batch_size", type=int, default=8)
-    parser.add_argument("--learning_rate", type=float, default=2e-3, help="the demo recipe's")
-    parser.add_argument("--clip_norm", type=float, default=1.0, help="the demo recipe's")
     parser.add_argument("--adam_epsilon", type=float, default=1e-7, help="Keras' default")
     parser.add_argument("--held_out_windows", type=int, default=32)
     parser.add_argument("--synthesis_utterances", type=int, default=1)
     parser.add_argument("--synthesis_frames", type=int, default=48)
-    parser.add_argument("--jit_compile", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=os.cpu_count(),
-                        help="CPU threads of each side (TensorFlow intra-op, torch)")  # fmt: skip
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", default=None, help="Also write the results here.")
-    parser.add_argument("--figure", default=None, help="Write the learning curves here (png).")
-    args = parser.parse_args()
-    if args.steps % args.eval_every or args.eval_every % args.block:
-        parser.error("--steps must be a multiple of --eval_every, and that of --block.")
-    return args
-
-
-def train(ours, peer, batches, held_out, args, work):
-    """Alternating blocks of training; returns losses, step seconds and evaluations."""
-    losses = {side: [] for side in SIDES}
-    seconds = {side: [] for side in SIDES}
-    skip = ours.model.context_frames * ours.model.hop_length
-    evaluations = [evaluate(0, ours, peer, held_out, work)]
-    for block_index in range(args.steps // args.block):
-        block = [next(batches) for _ in range(args.block)]
-        for side in SIDES if block_index % 2 == 0 else SIDES[::-1]:
-            if side == "ttszoo":
-                out = ours.train(block)
-            else:
-                path = to_peer(stack(block), work / "batches.npz")
-                out = peer("train", batches=path, skip=skip)
-            losses[side] += out["losses"]
-            seconds[side] += out["seconds"]
-        step = (block_index + 1) * args.block
-        if step % args.eval_every == 0:
-            evaluations.append(evaluate(step, ours, peer, held_out, work))
-    return losses, seconds, evaluations
+    return parity.parse(parser)
 
 
 def main():
     args = arguments()
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     work = Path(tempfile.mkdtemp(prefix="wavenet_parity_"))
     started, load_before = time.perf_counter(), os.getloadavg()
     features = records.read_features_file(args.records_dir)
@@ -306,46 +219,41 @@ def main():
     held_out = stack([draw_window(validation[i % len(validation)], model, rng)
                       for i in range(args.held_out_windows)])  # fmt: skip
     batches = training_batches(utterances(args.records_dir, "train"), model, args, rng)
-    losses, seconds, evaluations = train(ours, peer, batches, held_out, args, work)
+    skip = model.context_frames * model.hop_length
+
+    def train_peer(block):
+        return peer("train", batches=parity.to_peer(stack(block), work / "batches.npz"), skip=skip)
+
+    losses, seconds, evaluations = parity.train_alternating(
+        args,
+        batches,
+        ours.train,
+        train_peer,
+        lambda step: evaluate(step, ours, peer, held_out, work),
+    )
     copy = synthesis(ours, peer, args, audio_config, work)
     peer.close()
 
-    # The first block's steps include compilation (ttszoo) and warm-up (both): not timed.
-    medians = {side: statistics.median(seconds[side][args.block :]) for side in SIDES}
     results = {
         "peer": f"wavenet_vocoder 0.1.1 on torch {info['torch']} ({info['threads']} threads)",
         "tensorflow": tf.__version__,
         "parameters": {"ttszoo": info["ttszoo_parameters"], "peer": info["parameters"]},
         "relative_error": info["relative_error"],
-        "settings": {k: v for k, v in vars(args).items() if k not in ("json", "figure")},
         "window": {
             "context_frames": model.context_frames,
             "segment_frames": model.segment_frames,
             "hop_length": model.hop_length,
         },  # fmt: skip
-        "training_utterances": len(features["splits"]["train"]["ids"]),
-        "steps": args.steps,
-        "evaluations": evaluations,
-        "heldout_ratio": [
-            row["heldout_nll"]["ttszoo"] / row["heldout_nll"]["peer"] for row in evaluations
-        ],  # fmt: skip
         "train_loss_means": {  # per evaluation interval
             side: np.reshape(losses[side], (-1, args.eval_every)).mean(axis=1).tolist()
-            for side in SIDES
+            for side in parity.SIDES
         },
         "copy_synthesis": copy,
-        "median_step_seconds": medians,
-        "step_time_ratio": medians["ttszoo"] / medians["peer"],
-        "train_losses": losses,
-        "step_seconds": seconds,
-        "wall_seconds": time.perf_counter() - started,
-        "cpu_count": os.cpu_count(),
-        "load_average_before": load_before,
-        "load_average_after": os.getloadavg(),
+        **parity.common_results(
+            args, features, evaluations, "heldout_nll", (losses, seconds), started, load_before
+        ),
     }
-    summary = {k: v for k, v in results.items() if k not in ("train_losses", "step_seconds")}
-    print(json.dumps(summary, indent=1))
-    print()
+    parity.report(results, args, figure)
     print("| step | held-out NLL ttszoo | peer | ratio | peer by ttszoo's loss "
           "| training NLL since the last row, ttszoo | peer |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
@@ -355,10 +263,6 @@ def main():
         trained = f"{means['ttszoo'][i - 1]:.4f} | {means['peer'][i - 1]:.4f}" if i else "– | –"
         print(f"| {row['step']} | {nll['ttszoo']:.4f} | {nll['peer']:.4f} | {ratio:.3f} | "
               f"{row['peer_nll_by_ttszoo_loss']:.4f} | {trained} |")  # fmt: skip
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
-    if args.figure:
-        figure(results, args.figure)
     return 0
 
 
