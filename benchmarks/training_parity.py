@@ -46,6 +46,8 @@ def parse(parser):
     args = parser.parse_args()
     if args.steps % args.eval_every or args.eval_every % args.block:
         parser.error("--steps must be a multiple of --eval_every, and that of --block.")
+    if args.steps <= args.block:
+        parser.error("--steps must be more than one --block: the first block is not timed.")
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     return args
