@@ -69,9 +69,14 @@ def copy_conv(layer, state, prefix):
     layer.set_weights([folded_weight(state, prefix).transpose(2, 1, 0), state[f"{prefix}.bias"]])
 
 
+def pointwise_kernel(state, prefix):
+    """A 1x1 ``Conv1d``'s weight (``[out, in, 1]``) as a Keras ``Dense`` kernel (``[in, out]``)."""
+    return folded_weight(state, prefix)[:, :, 0].T
+
+
 def copy_pointwise(layer, state, prefix):
-    """A 1x1 ``Conv1d`` (``[out, in, 1]``) into a Keras ``Dense`` (``[in, out]``)."""
-    layer.set_weights([folded_weight(state, prefix)[:, :, 0].T, state[f"{prefix}.bias"]])
+    """A 1x1 ``Conv1d`` into a Keras ``Dense``."""
+    layer.set_weights([pointwise_kernel(state, prefix), state[f"{prefix}.bias"]])
 
 
 def copy_dense(layer, state, prefix):
@@ -142,7 +147,7 @@ def load_r9y9_wavenet(model, arrays):
     for i, block in enumerate(model.blocks):
         prefix = f"wavenet.conv_layers.{i}"
         copy_conv(block.convolution, state, f"{prefix}.conv")
-        kernels.append(folded_weight(state, f"{prefix}.conv1x1c")[:, :, 0].T)
+        kernels.append(pointwise_kernel(state, f"{prefix}.conv1x1c"))
         biases.append(state[f"{prefix}.conv1x1c.bias"])
         copy_pointwise(block.skip_projection, state, f"{prefix}.conv1x1_skip")
         if block.residual_projection is not None:

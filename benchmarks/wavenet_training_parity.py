@@ -74,6 +74,16 @@ def draw_window(utterance, model, rng):
     return window(utterance, start, context, segment, model.hop_length)
 
 
+def scored_from(model):
+    """The first scored sample of a window: its context frames only give the receptive field."""
+    return model.context_frames * model.hop_length
+
+
+def condition_of(model, mel):
+    """ttszoo's sample-rate conditioning [B, W hop, LG] of windows' ``mel [B, W + 4, M]``."""
+    return model.window_condition(model.frame_conditioning(mel)[:, 1:-1])
+
+
 def stack(windows):
     return {k: np.stack([w[k] for w in windows]) for k in windows[0]}
 
@@ -98,19 +108,18 @@ class TtszooSide(parity.TtszooSide):
         self.loss = tf.function(self.training_loss, jit_compile=bool(args.jit_compile))
 
     def training_loss(self, mel, previous, targets):
-        condition = self.model.window_condition(self.model.frame_conditioning(mel)[:, 1:-1])
-        mask = tf.ones_like(targets)
+        condition, mask = condition_of(self.model, mel), tf.ones_like(targets)
         return self.model.window_losses(previous, targets, condition, mask)["loss"]
 
     def outputs_loss(self, params, targets):
         """ttszoo's NLL of the scored samples under given mixture parameters [B, S, 3M]."""
-        skip = self.model.context_frames * self.model.hop_length
+        skip = scored_from(self.model)
         nll = -self.model.distribution(params[:, skip:]).log_prob(targets[:, skip:])
         return float(tf.reduce_mean(nll))
 
 
 def evaluate(step, ours, peer, held_out, work):
-    skip = ours.model.context_frames * ours.model.hop_length
+    skip = scored_from(ours.model)
     reply = peer("heldout", inputs=parity.to_peer(held_out, work / "heldout.npz"), skip=skip,
                  output=str(work / "peer_params.npy"))  # fmt: skip
     peer_params = np.swapaxes(np.load(work / "peer_params.npy"), 1, 2)
@@ -173,8 +182,7 @@ def build(args, audio_config, peer, work):
         "outputs", inputs=parity.to_peer(inputs, work / "check.npz"), output=str(work / "check.npy")
     )
     theirs = np.swapaxes(np.load(work / "check.npy"), 1, 2)
-    condition = model.window_condition(model.frame_conditioning(inputs["mel"])[:, 1:-1])
-    ours = model.network(inputs["previous"], condition).numpy()
+    ours = model.network(inputs["previous"], condition_of(model, inputs["mel"])).numpy()
     info["relative_error"] = float(np.abs(ours - theirs).max() / np.abs(theirs).max())
     if info["relative_error"] > 1e-4:
         raise RuntimeError(f"the two networks disagree: {info['relative_error']:.3g}")
@@ -219,7 +227,7 @@ def main():
     held_out = stack([draw_window(validation[i % len(validation)], model, rng)
                       for i in range(args.held_out_windows)])  # fmt: skip
     batches = training_batches(utterances(args.records_dir, "train"), model, args, rng)
-    skip = model.context_frames * model.hop_length
+    skip = scored_from(model)
 
     def train_peer(block):
         return peer("train", batches=parity.to_peer(stack(block), work / "batches.npz"), skip=skip)
