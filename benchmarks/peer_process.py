@@ -41,3 +41,12 @@ def serve(handler):
         request = json.loads(line)
         reply = getattr(handler, request["cmd"])(request)
         print(json.dumps(reply), flush=True)
+
+
+def use_keras_epsilon(optimizer, epsilon, step):
+    """Sets a ``torch.optim.Adam``'s epsilon for its ``step``-th update (from 1) so that the
+    update is Keras Adam's. Keras adds epsilon to ``sqrt(v)``, PyTorch to the bias-corrected
+    ``sqrt(v / (1 - beta_2^t))``; dividing epsilon by ``sqrt(1 - beta_2^t)`` turns one into the
+    other (benchmarks/training_parity.py)."""
+    for group in optimizer.param_groups:
+        group["eps"] = epsilon / (1 - group["betas"][1] ** step) ** 0.5

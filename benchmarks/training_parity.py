@@ -4,6 +4,20 @@ arrays sent to the peer, ttszoo's optimizer, the alternating blocks of steps and
 
 Each benchmark supplies its draws, its ttszoo side (``train(block)`` returning
 ``{"losses", "seconds"}``), its peer call and its evaluation.
+
+Two options every benchmark has:
+
+* ``--peer_epsilon``: the two Adams add epsilon in different places, Keras to ``sqrt(v)``,
+  PyTorch to the bias-corrected ``sqrt(v / (1 - beta_2^t))``, so PyTorch's epsilon is in
+  effect ``sqrt(1 - beta_2^t)`` times Keras' (1/32 at the first step, 1/3 at step 10) and
+  parameters with tiny gradients move further. ``keras`` (the default) gives the peer ttszoo's
+  epsilon, rescaled at every step so that its update is Keras Adam's
+  (``peer_process.use_keras_epsilon``); ``torch`` keeps the peer's own Adam as its code sets it.
+* ``--twin 1`` measures the noise floor: a second ttszoo model ("twin") trains on the same
+  draws from the same weights, each moved by one unit in the last place (up or down at random;
+  a relative change of about 1e-7, the size of the round-off between the two implementations'
+  first passes). How far ttszoo and its twin drift apart is how far two runs that differ by
+  rounding alone drift apart; the evaluations report the twin beside the two sides.
 """
 
 import argparse
@@ -36,6 +50,10 @@ def parser_with_common_options(description, steps, eval_every, learning_rate, cl
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
                         help="CPU threads of each side (TensorFlow intra-op, torch)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--peer_epsilon", choices=["keras", "torch"], default="keras",
+                        help="where the peer's Adam adds epsilon (see the docstring)")  # fmt: skip
+    parser.add_argument("--twin", type=int, default=0,
+                        help="1: also train ttszoo's twin, its weights 1 ulp away")  # fmt: skip
     parser.add_argument("--json", default=None, help="Also write the results here.")
     parser.add_argument("--figure", default=None, help="Write the learning curves here (png).")
     return parser
@@ -104,6 +122,28 @@ class TtszooSide:
         return {"losses": losses, "seconds": seconds}
 
 
+def one_ulp_away(weights, seed):
+    """Each array of ``weights`` with every entry moved one float step up or down at random."""
+    rng = np.random.default_rng(seed)
+    moved = []
+    for w in weights:
+        direction = np.where(rng.random(w.shape) < 0.5, -np.inf, np.inf).astype(w.dtype)
+        moved.append(np.nextafter(w, direction))
+    return moved
+
+
+def with_twin(train, twin):
+    """``train(block)``, after the twin's steps on the same block (untimed) if there is one."""
+    if twin is None:
+        return train
+
+    def both(block):
+        twin.train(block)
+        return train(block)
+
+    return both
+
+
 def train_alternating(args, batches, train_ours, train_peer, evaluate):
     """``--steps`` steps in blocks of ``--block``, the sides taking turns (who goes first
     alternates too), ``evaluate(step)`` before the first and every ``--eval_every``.
@@ -135,12 +175,16 @@ def common_results(args, features, evaluations, measure, runs, started, load_bef
     """
     losses, seconds = runs
     medians = {side: statistics.median(seconds[side][args.block :]) for side in SIDES}
+    twin = "twin" in evaluations[0][measure]
     return {
         "settings": {k: v for k, v in vars(args).items() if k not in ("json", "figure")},
         "training_utterances": len(features["splits"]["train"]["ids"]),
         "steps": args.steps,
         "evaluations": evaluations,
         "heldout_ratio": [row[measure]["ttszoo"] / row[measure]["peer"] for row in evaluations],
+        "twin_ratio": [row[measure]["ttszoo"] / row[measure]["twin"] for row in evaluations]
+        if twin
+        else None,
         "median_step_seconds": medians,
         "step_time_ratio": medians["ttszoo"] / medians["peer"],
         "train_losses": losses,

@@ -19,8 +19,10 @@ dependency) and answers one JSON request per stdin line with one JSON line on st
   "seed": int or null}``: the reverse process of ``wavegrad.inference.predict`` (compact step,
   noise for n > 0, clamp after every step), timed; bf16 runs the network under
   ``torch.autocast``.
-* ``{"cmd": "train_init", "learning_rate": 2e-4, "max_grad_norm": 1.0}``: lmnt's optimizer
-  (``torch.optim.Adam`` with its defaults but the learning rate, as ``learner._train_impl``).
+* ``{"cmd": "train_init", "learning_rate": 2e-4, "max_grad_norm": 1.0, "epsilon": null}``:
+  lmnt's optimizer (``torch.optim.Adam`` with its defaults but the learning rate, as
+  ``learner._train_impl``); an ``epsilon`` is used as Keras adds it
+  (``peer_process.use_keras_epsilon``).
 * ``{"cmd": "train", "batches": npz}``: one training step per leading index of ``audio [K, B,
   S]``, ``mel [K, B, n_mels, T]``, ``level [K, B]``, ``noise [K, B, S]``, each the step of
   ``learner.WaveGradLearner.train_step`` in float32 with the noise level and noise given
@@ -34,7 +36,7 @@ import time
 
 import numpy as np
 import torch
-from peer_process import serve
+from peer_process import serve, use_keras_epsilon
 from wavegrad.model import Conv1d, DBlock, FiLM, UBlock, WaveGrad
 from wavegrad.params import AttrDict, params
 
@@ -127,8 +129,9 @@ class Peer:
         return {"seconds": seconds}
 
     def train_init(self, request):
+        self.epsilon, self.steps = request.get("epsilon"), 0
         self.optimizer = torch.optim.Adam(
-            self.model.parameters(), lr=float(request["learning_rate"])
+            self.model.parameters(), lr=float(request["learning_rate"]), eps=self.epsilon or 1e-8
         )
         self.max_grad_norm = float(request["max_grad_norm"])
         self.loss_fn = torch.nn.L1Loss()
@@ -144,6 +147,9 @@ class Peer:
         loss = self.loss_fn(noise, predicted.squeeze(1))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
+        self.steps += 1
+        if self.epsilon is not None:
+            use_keras_epsilon(self.optimizer, self.epsilon, self.steps)
         self.optimizer.step()
         return loss.item()
 

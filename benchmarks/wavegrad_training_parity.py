@@ -17,6 +17,9 @@ once, with numpy, and gives the same values to both sides, as lmnt's data loader
 The optimizer is each side's own: lmnt's ``torch.optim.Adam(lr)`` with its global-norm clipping
 of 1 (``max_grad_norm``), and ttszoo's ``make_optimizer`` (Keras Adam, ``global_clipnorm``),
 at the same learning rate; the ttszoo step is XLA-compiled as the trainer does by default.
+``--peer_epsilon keras`` (the default) gives lmnt's Adam ttszoo's epsilon where Keras adds it,
+``torch`` keeps lmnt's (PyTorch's 1e-8); ``--twin`` trains a copy of ttszoo one ulp away
+(benchmarks/training_parity.py).
 The sides alternate blocks of ``--block`` steps (who goes first alternates too). Every
 ``--eval_every`` steps and before the first, both report:
 
@@ -144,12 +147,16 @@ def copy_synthesis(waveforms, references, audio_config):
     return {name: float(np.mean(values)) for name, values in scores.items()}
 
 
-def evaluate(step, ours, peer, held_out, synthesis, references, audio_config, work):
+def evaluate(step, sides, held_out, synthesis, references, audio_config, work):
+    """One evaluation row; ``sides`` is ``(ours, peer, twin or None)``."""
+    ours, peer, twin = sides
     row = {"step": step}
     row["heldout_l1"] = {
         "ttszoo": ours.heldout(held_out),
         "peer": peer("heldout", inputs=parity.to_peer(held_out, work / "heldout.npz"))["l1"],
     }
+    if twin is not None:
+        row["heldout_l1"]["twin"] = twin.heldout(held_out)
     mel_path = work / "synthesis_mel.npy"
     np.save(mel_path, np.swapaxes(synthesis, 1, 2))
     peer("run", mel=str(mel_path), dtype="float32", output=str(work / "peer_audio.npy"), seed=0)
@@ -158,7 +165,8 @@ def evaluate(step, ours, peer, held_out, synthesis, references, audio_config, wo
         "peer": copy_synthesis(np.load(work / "peer_audio.npy"), references, audio_config),
     }
     l1 = row["heldout_l1"]
-    print(f"step {step}: held-out L1 ttszoo {l1['ttszoo']:.4f} peer {l1['peer']:.4f} "
+    twin_text = f", twin {l1['twin']:.4f}" if twin is not None else ""
+    print(f"step {step}: held-out L1 ttszoo {l1['ttszoo']:.4f} peer {l1['peer']:.4f}{twin_text} "
           f"(ratio {l1['ttszoo'] / l1['peer']:.3f}); MCD ttszoo "
           f"{row['copy_synthesis']['ttszoo']['mcd']:.2f} peer "
           f"{row['copy_synthesis']['peer']['mcd']:.2f}", flush=True)  # fmt: skip
@@ -190,6 +198,14 @@ def build(args, n_mels, betas, peer, work):
     if not np.allclose(table, info["training_noise_level_table"], rtol=0, atol=1e-12):
         raise RuntimeError("ttszoo's and lmnt's training noise-level tables differ")
     return model, info
+
+
+def build_twin(model, args, n_mels):
+    """A second ttszoo model of the same configuration, its weights one ulp from ``model``'s."""
+    twin = get_model()
+    twin(tf.zeros([1, twin.hop_length * 2]), tf.zeros([1, 2, n_mels]), tf.zeros([1]))
+    twin.set_weights(parity.one_ulp_away(model.get_weights(), args.seed))
+    return twin
 
 
 def figure(results, path):
@@ -225,7 +241,10 @@ def main():
     model, info = build(args, n_mels, NoiseSchedule.inference(6).betas.tolist(), peer, work)
     table = model.training_schedule.noise_level_table
     ours = TtszooSide(model, args)
-    peer("train_init", learning_rate=args.learning_rate, max_grad_norm=args.clip_norm)
+    twin = TtszooSide(build_twin(model, args, n_mels), args) if args.twin else None
+    epsilon = (args.adam_epsilon or 1e-7) if args.peer_epsilon == "keras" else None  # Keras'
+    peer("train_init", learning_rate=args.learning_rate, max_grad_norm=args.clip_norm,
+         epsilon=epsilon)  # fmt: skip
 
     rng = np.random.default_rng(args.seed + 1)
     held_out = held_out_crops(utterances(args.records_dir, "validation"), args, hop, table, rng)
@@ -239,8 +258,9 @@ def main():
         return peer("train", batches=parity.to_peer(stacked, work / "batches.npz"))
 
     losses, seconds, evaluations = parity.train_alternating(
-        args, batches, ours.train, train_peer,
-        lambda step: evaluate(step, ours, peer, held_out, synthesis, references, audio_config, work),
+        args, batches, parity.with_twin(ours.train, twin), train_peer,
+        lambda step: evaluate(step, (ours, peer, twin), held_out, synthesis, references,
+                              audio_config, work),
     )  # fmt: skip
     peer.close()
 

@@ -22,8 +22,10 @@ Requests (one JSON line each, answered with one; see ``peer_process.serve``):
   PyTorch names and layouts).
 * ``{"cmd": "outputs", "inputs": npz, "output": npy}``: the mixture parameters [B, 3M, S] of
   ``mel [B, n_mels, W + 4]`` (the window and two frames each side) and ``previous [B, S]``.
-* ``{"cmd": "train_init", "learning_rate": 2e-3, "clip_norm": 1.0, "epsilon": 1e-7}``:
-  ``torch.optim.Adam`` and global-norm clipping (``clip_norm <= 0``: none).
+* ``{"cmd": "train_init", "learning_rate": 2e-3, "clip_norm": 1.0, "epsilon": 1e-7,
+  "epsilon_as": "keras"}``: ``torch.optim.Adam`` and global-norm clipping (``clip_norm <= 0``:
+  none); ``"keras"`` rescales epsilon at every step so that the update is Keras Adam's
+  (``peer_process.use_keras_epsilon``), ``"torch"`` keeps PyTorch's.
 * ``{"cmd": "train", "batches": npz, "skip": samples}``: one step per leading index of
   ``mel [K, B, n_mels, W + 4]``, ``previous [K, B, S]``, ``targets [K, B, S]``, each r9y9's
   ``discretized_mix_logistic_loss`` averaged over the samples after the first ``skip``;
@@ -38,7 +40,7 @@ import time
 
 import numpy as np
 import torch
-from peer_process import serve
+from peer_process import serve, use_keras_epsilon
 from torch.nn import functional
 from wavenet_vocoder import WaveNet
 from wavenet_vocoder.mixture import discretized_mix_logistic_loss
@@ -130,6 +132,8 @@ class Peer:
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=float(request["learning_rate"]),
                                           eps=float(request["epsilon"]))  # fmt: skip
         self.clip_norm = float(request["clip_norm"])
+        self.epsilon, self.steps = float(request["epsilon"]), 0
+        self.epsilon_as = request["epsilon_as"]
         return {"optimizer": repr(self.optimizer.defaults)}
 
     def train_step(self, mel, previous, targets, skip):
@@ -139,6 +143,9 @@ class Peer:
         loss.backward()
         if self.clip_norm > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_norm)
+        self.steps += 1
+        if self.epsilon_as == "keras":
+            use_keras_epsilon(self.optimizer, self.epsilon, self.steps)
         self.optimizer.step()
         return loss.item()
 

@@ -17,8 +17,9 @@ give the first scored sample its receptive field (``WaveNetVocoder.compute_losse
 
 The optimizer is each side's own Adam at the same learning rate, epsilon and global-norm
 clipping (the WaveNet demo recipe's 2e-3 and 1.0 by default); the ttszoo step is XLA-compiled,
-as the trainer's. The sides alternate blocks of ``--block`` steps (who goes first alternates
-too). Every ``--eval_every`` steps and before the first, both report the held-out NLL (nats per
+as the trainer's; ``--peer_epsilon`` and ``--twin`` as benchmarks/training_parity.py says
+(by default the peer's Adam adds epsilon where Keras' does). The sides alternate blocks of
+``--block`` steps (who goes first alternates too). Every ``--eval_every`` steps and before the first, both report the held-out NLL (nats per
 sample) of the same windows of the validation utterances; the peer's outputs are also scored
 with ttszoo's loss, so the two losses' difference is visible. At the end, each side samples
 ``--synthesis_utterances`` held-out utterances from their recorded mels, scored as
@@ -118,7 +119,7 @@ class TtszooSide(parity.TtszooSide):
         return float(tf.reduce_mean(nll))
 
 
-def evaluate(step, ours, peer, held_out, work):
+def evaluate(step, ours, peer, held_out, work, twin=None):
     skip = scored_from(ours.model)
     reply = peer("heldout", inputs=parity.to_peer(held_out, work / "heldout.npz"), skip=skip,
                  output=str(work / "peer_params.npy"))  # fmt: skip
@@ -132,9 +133,12 @@ def evaluate(step, ours, peer, held_out, work):
         "peer_nll_by_ttszoo_loss": ours.outputs_loss(peer_params, held_out["targets"]),
     }
     nll = row["heldout_nll"]
+    if twin is not None:
+        nll["twin"] = float(twin.loss(held_out["mel"], held_out["previous"], held_out["targets"]))
+    twin_text = f"; twin {nll['twin']:.4f}, ratio {nll['ttszoo'] / nll['twin']:.3f}" if twin else ""
     print(f"step {step}: held-out NLL ttszoo {nll['ttszoo']:.4f} peer {nll['peer']:.4f} "
           f"(ratio {nll['ttszoo'] / nll['peer']:.3f}; peer by ttszoo's loss "
-          f"{row['peer_nll_by_ttszoo_loss']:.4f})", flush=True)  # fmt: skip
+          f"{row['peer_nll_by_ttszoo_loss']:.4f}{twin_text})", flush=True)  # fmt: skip
     return row
 
 
@@ -190,6 +194,14 @@ def build(args, audio_config, peer, work):
     return model, info
 
 
+def build_twin(model, seed):
+    """A second ttszoo model of the same configuration, its weights one ulp from ``model``'s."""
+    twin = get_model()
+    twin.build()
+    twin.set_weights(parity.one_ulp_away(model.get_weights(), seed))
+    return twin
+
+
 def figure(results, path):
     parity.figure(results, path, "r9y9/wavenet_vocoder", "nats per sample",
                   [("held-out NLL", "nats per sample", lambda row, side: row["heldout_nll"][side])])  # fmt: skip
@@ -219,8 +231,9 @@ def main():
     peer = PeerProcess(args.peer_python, "wavenet_peer_worker.py")
     model, info = build(args, audio_config, peer, work)
     ours = TtszooSide(model, args)
+    twin = TtszooSide(build_twin(model, args.seed), args) if args.twin else None
     peer("train_init", learning_rate=args.learning_rate, clip_norm=args.clip_norm,
-         epsilon=args.adam_epsilon)  # fmt: skip
+         epsilon=args.adam_epsilon, epsilon_as=args.peer_epsilon)  # fmt: skip
     rng = np.random.default_rng(args.seed + 1)
     validation = [u for u in utterances(args.records_dir, "validation")
                   if u[0].shape[0] >= model.context_frames + model.segment_frames + 4]  # fmt: skip
@@ -235,9 +248,9 @@ def main():
     losses, seconds, evaluations = parity.train_alternating(
         args,
         batches,
-        ours.train,
+        parity.with_twin(ours.train, twin),
         train_peer,
-        lambda step: evaluate(step, ours, peer, held_out, work),
+        lambda step: evaluate(step, ours, peer, held_out, work, twin),
     )
     copy = synthesis(ours, peer, args, audio_config, work)
     peer.close()
