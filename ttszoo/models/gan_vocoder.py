@@ -69,9 +69,12 @@ class GANVocoder(VocoderModel):
       discriminator_weights: weight of each discriminator group (missing groups weigh 1).
       average_over_discriminators: average the losses over the sub-discriminators of a group
         instead of summing them (Vocos).
-      chunk_frames, context_frames: ``vocode`` generates long mels in chunks of
-        ``chunk_frames`` with ``context_frames`` of context on each side
-        (``vocoder_windows.generate_in_windows``).
+      chunk_frames, context_frames: ``vocode`` generates mels longer than
+        ``chunk_frames + 2 * context_frames`` frames in chunks of ``chunk_frames`` with
+        ``context_frames`` of context on each side (``vocoder_windows.generate_in_windows``).
+        The windows run as one batch, so they save no memory and only add the context's
+        frames: the default window of 2,112 frames (24.5 s at hop 256 and 22.05 kHz) takes
+        ordinary utterances in one pass (docs/vocoders_gan.md).
       pretrain_mel_steps: steps at the start that train the generator on the mel L1 alone,
         with no discriminator (0: adversarial from the first step, as both papers).
       seed: seed of the training crops.
@@ -97,7 +100,7 @@ class GANVocoder(VocoderModel):
         adversarial_loss="least_squares",
         discriminator_weights=None,
         average_over_discriminators=False,
-        chunk_frames=256,
+        chunk_frames=2048,
         context_frames=32,
         pretrain_mel_steps=0,
         seed=0,

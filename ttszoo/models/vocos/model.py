@@ -32,11 +32,8 @@ class Vocos(GANVocoder):
       fft_sizes, resolution_channels: the multi-resolution discriminator.
       **kwargs: the losses, crops and chunking of ``GANVocoder`` (defaults as the authors:
         hinge loss, averaged, ``discriminator_weights={"mrd": 0.1}``, feature matching 1,
-        mel L1 45 on 100-band log mels floored at 1e-7). ``vocode`` windows of
-        ``chunk_frames=2048`` with ``context_frames=32`` on each side: the backbone runs at
-        frame rate, so one window of 2,112 frames (24.5 s at hop 256 and 22.05 kHz) holds
-        ``[2112, 1536]`` activations at most (13 MB in float32), and shorter mels go in one
-        pass, cheaper than windows that repeat 64 frames each (docs/vocoders_gan.md).
+        mel L1 45 on 100-band log mels floored at 1e-7). One ``vocode`` window of 2,112
+        frames holds ``[2112, 1536]`` activations at most (13 MB in float32).
 
     Call args:
       mel: ``[B, T, n_mels]``.
@@ -69,8 +66,6 @@ class Vocos(GANVocoder):
             "loss_n_mels": 100,
             "mel_loss_floor": 1e-7,
             "segment_frames": 64,
-            "chunk_frames": 2048,
-            "context_frames": 32,
         }
         for key, value in defaults.items():
             kwargs.setdefault(key, value)
