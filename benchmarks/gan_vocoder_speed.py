@@ -2,12 +2,11 @@
 PyTorch peers when ``--peer_python`` names the peers' virtual environment.
 
 Batch 1, 1 s and 10 s of 22.05 kHz audio (hop 256, 80 mel bands, a random log-mel-like input),
-float32 and bf16. ttszoo runs ``vocode`` (what users call: the 10 s input is generated window
-by window, ``context_frames=32`` on each side of 256-frame chunks for HiFi-GAN; Vocos' 2048-frame
-chunks take it in one pass) inside one
-``tf.function``: by default HiFi-GAN XLA-compiled in float32, and bf16 (the ``mixed_bfloat16``
-policy) and Vocos through TensorFlow's oneDNN kernels without XLA (XLA's CPU backend has no
-bf16 gain and its exact GELU is slow, docs/benchmarks.md); ``--xla on|off`` forces one way.
+float32 and bf16. ttszoo runs ``vocode`` (what users call; its default 2048-frame chunks
+take both lengths in one pass) inside one ``tf.function``, by default through TensorFlow's
+oneDNN kernels without XLA (``--xla on`` compiles it): on this CPU XLA was slower for every
+model, float32 and bf16 (HiFi-GAN V1 float32 at 10 s: 0.295 against 0.256 s per second of
+audio; XLA's exact GELU is slow and it has no bf16 gain, docs/benchmarks.md).
 The peers (benchmarks/gan_peer_worker.py, their own process) run one forward pass, bf16 under
 ``torch.autocast``:
 
@@ -93,15 +92,9 @@ def build_model(name, precision, weights=None):
     return model
 
 
-def vocode_function(model, precision, xla):
-    """``vocode``'s audio in one ``tf.function``; ``xla`` "auto" compiles float32 HiFi-GAN with
-    XLA and runs bf16 and Vocos through oneDNN (XLA's CPU exact GELU is several times slower,
-    docs/benchmarks.md), "on" and "off" force it."""
-    if xla == "auto":
-        jit = precision == "float32" and not isinstance(model, Vocos)
-    else:
-        jit = xla == "on"
-    return tf.function(lambda mel: model.vocode(mel)["audio"], jit_compile=jit)
+def vocode_function(model, xla):
+    """``vocode``'s audio in one ``tf.function``, XLA-compiled if ``xla``."""
+    return tf.function(lambda mel: model.vocode(mel)["audio"], jit_compile=xla)
 
 
 def relative_error(ours, theirs):
@@ -183,7 +176,7 @@ def main():
     parser.add_argument("--models", nargs="*", default=list(MODELS))
     parser.add_argument("--seconds", nargs="*", type=float, default=[1.0, 10.0])
     parser.add_argument("--precisions", nargs="*", default=list(TORCH_DTYPES))
-    parser.add_argument("--xla", choices=["auto", "on", "off"], default="auto")
+    parser.add_argument("--xla", choices=["on", "off"], default="off")
     parser.add_argument("--json", default=None, help="Also write the results here.")
     args = parser.parse_args()
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
@@ -209,7 +202,7 @@ def main():
             model = build_model(name, precision, weights)
             if peer is not None:
                 assert model.generator.count_params() == info["parameters"], info
-            vocode = vocode_function(model, precision, args.xla)
+            vocode = vocode_function(model, args.xla == "on")
             for seconds in args.seconds:
                 row = {"model": name, "precision": precision, "xla": args.xla}
                 row.update(measure(vocode, precision, seconds, args.rounds, peer, tmp))

@@ -209,20 +209,24 @@ def report(results, args, figure):
 
 def figure(results, path, peer_label, loss_label, panels):
     """Learning curves: each side's training loss (a running mean of 25 steps), then one panel
-    per ``(title, ylabel, value)`` with ``value(row, side)`` of every evaluation row."""
+    per ``(title, ylabel, value)`` with ``value(row, side)`` of every evaluation row (also of
+    the twin's, if there is one; NaN leaves a point out)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = {"ttszoo": "ttszoo", "peer": peer_label}
+    labels = {"ttszoo": "ttszoo", "peer": peer_label, "twin": "ttszoo's twin (1 ulp away)"}
     fig, axes = plt.subplots(1, 1 + len(panels), figsize=(4.7 * (1 + len(panels)), 3.8))
     window = min(25, results["steps"])
     steps = [row["step"] for row in results["evaluations"]]
-    for side, color in zip(SIDES, ("C0", "C1"), strict=True):
-        losses = np.array(results["train_losses"][side])
-        smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-        axes[0].plot(np.arange(window, len(losses) + 1), smooth, color=color, label=labels[side])
+    sides = SIDES + ("twin",) if results.get("twin_ratio") else SIDES
+    for side, color in zip(sides, ("C0", "C1", "C2")[: len(sides)], strict=True):
+        if side in results["train_losses"]:
+            losses = np.array(results["train_losses"][side])
+            smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+            axes[0].plot(np.arange(window, len(losses) + 1), smooth, color=color,
+                         label=labels[side])  # fmt: skip
         for axis, (_, _, value) in zip(axes[1:], panels, strict=True):
             axis.plot(steps, [value(row, side) for row in results["evaluations"]], "o-",
                       color=color, label=labels[side])  # fmt: skip

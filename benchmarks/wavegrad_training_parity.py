@@ -212,7 +212,7 @@ def figure(results, path):
     parity.figure(results, path, "lmnt-com/wavegrad", "L1", [
         ("held-out noise-prediction L1", "L1", lambda row, side: row["heldout_l1"][side]),
         ("copy synthesis, 6 iterations", "MCD (dB)",
-         lambda row, side: row["copy_synthesis"][side]["mcd"]),
+         lambda row, side: row["copy_synthesis"].get(side, {}).get("mcd", np.nan)),
     ])  # fmt: skip
 
 
