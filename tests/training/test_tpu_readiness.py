@@ -85,16 +85,25 @@ def test_demo_recipe_step_lowers_to_xla_with_static_shapes_in_bfloat16(
     keras.config.set_dtype_policy("mixed_bfloat16")
     try:
         model = get_model()
+        # Every player active (a GAN vocoder's discriminators too), so that all of them build.
+        model.set_active_groups(tuple(group.name for group in model.loss_groups()))
         model.compute_losses(batch, training=False)
     finally:
         keras.config.set_dtype_policy(previous)
     assert model.dtype_policy.name == "mixed_bfloat16"
+    groups = model.loss_groups()
 
     @tf.function(jit_compile=True)
     def loss_and_gradients(batch):
-        with tf.GradientTape() as tape:
-            loss = tf.cast(model.compute_losses(batch, training=True)["loss"], tf.float32)
-        return loss, tape.gradient(loss, model.trainable_variables)
+        """Each loss group's loss and its gradients, as the trainer's step computes them."""
+        results = []
+        for group in groups:
+            variables = model.trainable_variables if group.variables is None else group.variables
+            with tf.GradientTape() as tape:
+                losses = model.compute_losses(batch, training=True)
+                loss = tf.cast(losses[group.loss], tf.float32)
+            results.append((loss, tape.gradient(loss, variables)))
+        return results
 
     assert demo_recipes.host_callback_ops(loss_and_gradients.get_concrete_function(batch)) == []
     hlo = loss_and_gradients.experimental_get_compiler_ir(batch)(stage="hlo")
