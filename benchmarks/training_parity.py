@@ -36,8 +36,11 @@ from ttszoo.training import make_optimizer
 SIDES = ("ttszoo", "peer")
 
 
-def parser_with_common_options(description, steps, eval_every, learning_rate, clip_norm):
-    """An ``argparse`` parser with the options every parity benchmark has."""
+def parser_with_common_options(
+    description, steps, eval_every, learning_rate, clip_norm, jit_compile
+):
+    """An ``argparse`` parser with the options every parity benchmark has (``jit_compile``: the
+    default of ``--jit_compile``, as the model's CPU recipes train)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--peer_python", default="/work/peer_venv/bin/python")
     parser.add_argument("--steps", type=int, default=steps)
@@ -46,7 +49,7 @@ def parser_with_common_options(description, steps, eval_every, learning_rate, cl
     parser.add_argument("--batch_size", type=int, default=8)
     parser.add_argument("--learning_rate", type=float, default=learning_rate)
     parser.add_argument("--clip_norm", type=float, default=clip_norm, help="global norm")
-    parser.add_argument("--jit_compile", type=int, default=1)
+    parser.add_argument("--jit_compile", type=int, default=jit_compile, help="1: XLA step")
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
                         help="CPU threads of each side (TensorFlow intra-op, torch)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
@@ -90,7 +93,7 @@ def ttszoo_optimizer(model, args, epsilon=None):
 
 
 class TtszooSide:
-    """ttszoo's model with its own optimizer and a (by default XLA-compiled) training step.
+    """ttszoo's model with its own optimizer and its training step (XLA-compiled or not).
 
     Subclasses define ``training_loss(*arrays)`` (a scalar) and ``inputs``, the batch entries it
     takes, in order; ``train(block)`` runs one step per batch of the block.

@@ -16,7 +16,8 @@ once, with numpy, and gives the same values to both sides, as lmnt's data loader
 
 The optimizer is each side's own: lmnt's ``torch.optim.Adam(lr)`` with its global-norm clipping
 of 1 (``max_grad_norm``), and ttszoo's ``make_optimizer`` (Keras Adam, ``global_clipnorm``),
-at the same learning rate; the ttszoo step is XLA-compiled as the trainer does by default.
+at the same learning rate; the ttszoo step runs without XLA, as the CPU demo recipes train
+(``--jit_compile 1`` compiles it: slower on this CPU, docs/wavegrad.md).
 ``--peer_epsilon keras`` (the default) gives lmnt's Adam ttszoo's epsilon where Keras adds it,
 ``torch`` keeps lmnt's (PyTorch's 1e-8); ``--twin`` trains a copy of ttszoo one ulp away
 (benchmarks/training_parity.py).
@@ -120,7 +121,7 @@ def held_out_crops(validation, args, hop, table, rng):
 
 
 class TtszooSide(parity.TtszooSide):
-    """ttszoo's WaveGrad with its own optimizer and an XLA-compiled step on given draws."""
+    """ttszoo's WaveGrad with its own optimizer and its training step on given draws."""
 
     inputs = ("mel", "audio", "level", "noise")
 
@@ -218,7 +219,7 @@ def figure(results, path):
 
 def main():
     parser = parity.parser_with_common_options(__doc__.split("\n")[0], steps=400, eval_every=100,
-                                        learning_rate=2e-4, clip_norm=1.0)  # fmt: skip
+                                        learning_rate=2e-4, clip_norm=1.0, jit_compile=0)  # fmt: skip
     parser.add_argument("--records_dir", default="/tmp/wgparity/records")
     parser.add_argument("--model", choices=sorted(MODEL_GIN), default="demo",
                         help="demo: the quarter-width recipe model; base: WaveGrad Base")  # fmt: skip

@@ -209,7 +209,12 @@ def figure(results, path):
 
 def arguments():
     parser = parity.parser_with_common_options(
-        __doc__.split("\n")[0], steps=400, eval_every=100, learning_rate=2e-3, clip_norm=1.0
+        __doc__.split("\n")[0],
+        steps=400,
+        eval_every=100,
+        learning_rate=2e-3,
+        clip_norm=1.0,
+        jit_compile=1,
     )  # the demo recipe's
     parser.add_argument("--records_dir", default="/tmp/records16k")
     parser.add_argument("--model_gin", default="models/wavenet_small.gin")
