@@ -43,10 +43,12 @@ def serve(handler):
         print(json.dumps(reply), flush=True)
 
 
-def use_keras_epsilon(optimizer, epsilon, step):
-    """Sets a ``torch.optim.Adam``'s epsilon for its ``step``-th update (from 1) so that the
-    update is Keras Adam's. Keras adds epsilon to ``sqrt(v)``, PyTorch to the bias-corrected
+def use_keras_epsilon(optimizer, epsilon):
+    """Sets a ``torch.optim.Adam``'s epsilon for its coming update so that the update is Keras
+    Adam's. Keras adds epsilon to ``sqrt(v)``, PyTorch to the bias-corrected
     ``sqrt(v / (1 - beta_2^t))``; dividing epsilon by ``sqrt(1 - beta_2^t)`` turns one into the
-    other (benchmarks/training_parity.py)."""
+    other (benchmarks/training_parity.py). ``t`` is the optimizer's own step count plus one."""
     for group in optimizer.param_groups:
+        states = [optimizer.state[p] for p in group["params"] if optimizer.state[p]]
+        step = int(states[0]["step"]) + 1 if states else 1
         group["eps"] = epsilon / (1 - group["betas"][1] ** step) ** 0.5

@@ -129,7 +129,7 @@ class Peer:
         return {"seconds": seconds}
 
     def train_init(self, request):
-        self.epsilon, self.steps = request.get("epsilon"), 0
+        self.epsilon = request.get("epsilon")
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=float(request["learning_rate"]), eps=self.epsilon or 1e-8
         )
@@ -147,9 +147,8 @@ class Peer:
         loss = self.loss_fn(noise, predicted.squeeze(1))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
-        self.steps += 1
         if self.epsilon is not None:
-            use_keras_epsilon(self.optimizer, self.epsilon, self.steps)
+            use_keras_epsilon(self.optimizer, self.epsilon)
         self.optimizer.step()
         return loss.item()
 

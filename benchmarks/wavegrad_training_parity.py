@@ -178,8 +178,7 @@ def build(args, n_mels, betas, peer, work):
     """The peer's model at the chosen size and ttszoo's with the peer's weights, checked."""
     parse_gin([MODEL_GIN[args.model]], ["NOISE_SCALE = 1.0", "INFERENCE_ITERATIONS = 6",
                                         f"SEGMENT_FRAMES = {args.crop_frames}"])  # fmt: skip
-    model = get_model()
-    model(tf.zeros([1, model.hop_length * 2]), tf.zeros([1, 2, n_mels]), tf.zeros([1]))
+    model = built_model(n_mels)
     info = peer(
         "init", betas=betas, n_mels=n_mels, threads=args.threads, seed=args.seed,
         weights=str(work / "weights.npz"), sizes=peer_sizes(model, n_mels),
@@ -201,10 +200,16 @@ def build(args, n_mels, betas, peer, work):
     return model, info
 
 
+def built_model(n_mels):
+    """The parsed gin's WaveGrad, built by one call."""
+    model = get_model()
+    model(tf.zeros([1, model.hop_length * 2]), tf.zeros([1, 2, n_mels]), tf.zeros([1]))
+    return model
+
+
 def build_twin(model, args, n_mels):
     """A second ttszoo model of the same configuration, its weights one ulp from ``model``'s."""
-    twin = get_model()
-    twin(tf.zeros([1, twin.hop_length * 2]), tf.zeros([1, 2, n_mels]), tf.zeros([1]))
+    twin = built_model(n_mels)
     twin.set_weights(parity.one_ulp_away(model.get_weights(), args.seed))
     return twin
 
@@ -243,7 +248,7 @@ def main():
     table = model.training_schedule.noise_level_table
     ours = TtszooSide(model, args)
     twin = TtszooSide(build_twin(model, args, n_mels), args) if args.twin else None
-    epsilon = (args.adam_epsilon or 1e-7) if args.peer_epsilon == "keras" else None  # Keras'
+    epsilon = float(ours.optimizer.epsilon) if args.peer_epsilon == "keras" else None
     peer("train_init", learning_rate=args.learning_rate, max_grad_norm=args.clip_norm,
          epsilon=epsilon)  # fmt: skip
 

@@ -132,7 +132,7 @@ class Peer:
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=float(request["learning_rate"]),
                                           eps=float(request["epsilon"]))  # fmt: skip
         self.clip_norm = float(request["clip_norm"])
-        self.epsilon, self.steps = float(request["epsilon"]), 0
+        self.epsilon = float(request["epsilon"])
         self.epsilon_as = request["epsilon_as"]
         return {"optimizer": repr(self.optimizer.defaults)}
 
@@ -143,9 +143,8 @@ class Peer:
         loss.backward()
         if self.clip_norm > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_norm)
-        self.steps += 1
         if self.epsilon_as == "keras":
-            use_keras_epsilon(self.optimizer, self.epsilon, self.steps)
+            use_keras_epsilon(self.optimizer, self.epsilon)
         self.optimizer.step()
         return loss.item()
 

@@ -19,8 +19,8 @@ The optimizer is each side's own Adam at the same learning rate, epsilon and glo
 clipping (the WaveNet demo recipe's 2e-3 and 1.0 by default); the ttszoo step is XLA-compiled,
 as the trainer's; ``--peer_epsilon`` and ``--twin`` as benchmarks/training_parity.py says
 (by default the peer's Adam adds epsilon where Keras' does). The sides alternate blocks of
-``--block`` steps (who goes first alternates too). Every ``--eval_every`` steps and before the first, both report the held-out NLL (nats per
-sample) of the same windows of the validation utterances; the peer's outputs are also scored
+``--block`` steps (who goes first alternates too). Every ``--eval_every`` steps and before the
+first, both report the held-out NLL (nats per sample) of the same windows of the validation utterances; the peer's outputs are also scored
 with ttszoo's loss, so the two losses' difference is visible. At the end, each side samples
 ``--synthesis_utterances`` held-out utterances from their recorded mels, scored as
 ``ttszoo evaluate`` does (MCD, log-mel L1) and with the frame-aligned log-mel distance.
