@@ -13,6 +13,7 @@ from ttszoo.layers.conv import (
     TransposedConv1D,
 )
 from ttszoo.layers.diffusion import DBlock, FiLM, NoiseLevelEncoding, UBlock
+from ttszoo.layers.direct_dilated_conv import DirectDilatedConv1D
 from ttszoo.layers.grouped_conv import GroupedConv1D
 from ttszoo.layers.guided_attention import guided_attention_weights
 from ttszoo.layers.monotonic import (
@@ -40,6 +41,7 @@ __all__ = [
     "FiLM",
     "NORMS",
     "DilatedConv1D",
+    "DirectDilatedConv1D",
     "FrameGroupNormalization",
     "GatedResidualBlock",
     "GroupedConv1D",

@@ -12,6 +12,7 @@ import keras
 import tensorflow as tf
 
 from ttszoo.errors import InvalidInputError
+from ttszoo.layers.direct_dilated_conv import DirectDilatedConv1D
 
 LEAKY_SLOPE = 0.1
 RESBLOCK_TYPES = ("1", "2")
@@ -56,7 +57,7 @@ class HiFiGANResBlock(keras.layers.Layer):
                 setattr(self, f"plain_{i}", self._conv(1, f"plain_{i}"))
 
     def _conv(self, dilation, name):
-        return keras.layers.Conv1D(
+        return DirectDilatedConv1D(
             self.channels,
             self.kernel_size,
             padding="same",
