@@ -283,6 +283,25 @@ def test_chunked_generation_equals_whole_generation():
     assert np.abs(seamed.vocode(mel)["audio"].numpy() - whole).max() > 1e-2
 
 
+def test_dilated_convolutions_skip_space_to_batch_in_inference_only():
+    # TensorFlow's CPU kernels without oneDNN have no gradient for a direct dilated convolution,
+    # so the losses of a training step must go through space-to-batch (DirectDilatedConv1D).
+    model = _tiny()
+    batch = _batch()
+
+    def op_types(function):
+        graph = tf.function(function).get_concrete_function().graph
+        return {op.type for op in graph.get_operations()}
+
+    assert "SpaceToBatchND" in op_types(lambda: model.compute_losses(batch, training=True))
+    assert "SpaceToBatchND" not in op_types(lambda: model.vocode(batch["mel"])["audio"])
+    np.testing.assert_allclose(
+        model.generate(batch["mel"], training=True).numpy(),
+        model.generate(batch["mel"]).numpy(),
+        atol=1e-6,
+    )
+
+
 def test_vocode_refuses_a_mel_of_the_wrong_rank_or_bands():
     model = _tiny()
     with pytest.raises(ValueError, match=r"mel must be \[batch, frames, n_mels\]"):
