@@ -1,6 +1,7 @@
 """Checks shared by the GAN vocoder tests (HiFi-GAN, Vocos)."""
 
 import numpy as np
+import tensorflow as tf
 
 
 def check_config_round_trip(model, batch):
@@ -29,3 +30,19 @@ def check_windows_equal_one_pass(model, mel, weight_scale, hop, atol=1e-5):
     assert windowed.shape == whole.shape == (mel.shape[0], mel.shape[1] * hop)
     np.testing.assert_allclose(windowed, np.clip(whole, -1, 1), atol=atol)
     return whole
+
+
+def check_exported_savedmodel(model, mel, other_mel, hop, path):
+    """A SavedModel of ``vocode`` with a dynamic batch and length, written to ``path``, gives
+    the model's audio for ``mel`` and the right length for ``other_mel``."""
+    expected = model.vocode(mel)["audio"].numpy()
+    module = tf.Module()
+    module.model = model
+    module.vocode = tf.function(
+        lambda m: model.vocode(m),
+        input_signature=[tf.TensorSpec([None, None, mel.shape[-1]], tf.float32)],
+    )
+    tf.saved_model.save(module, str(path))
+    loaded = tf.saved_model.load(str(path))
+    np.testing.assert_allclose(loaded.vocode(mel)["audio"], expected, atol=1e-5)
+    assert loaded.vocode(other_mel)["audio"].shape == (1, other_mel.shape[1] * hop)

@@ -12,7 +12,11 @@ from ttszoo.models import get_model
 from ttszoo.models.hifigan import HiFiGAN, HiFiGANGenerator
 from ttszoo.training import Trainer, make_optimizer, parse_gin
 
-from .gan_vocoder_checks import check_config_round_trip, check_windows_equal_one_pass
+from .gan_vocoder_checks import (
+    check_config_round_trip,
+    check_exported_savedmodel,
+    check_windows_equal_one_pass,
+)
 
 # Rates 4 * 2 = hop 8, kernels 8 and 4, residual type 2: a receptive field of a few frames.
 TINY = {
@@ -300,6 +304,11 @@ def test_dilated_convolutions_skip_space_to_batch_in_inference_only():
         model.generate(batch["mel"]).numpy(),
         atol=1e-6,
     )
+
+
+def test_exported_savedmodel_vocodes_like_the_model(tmp_path):
+    mel, other = _batch(batch_size=1, frames=9)["mel"], _batch(batch_size=1, frames=4)["mel"]
+    check_exported_savedmodel(_tiny(), mel, other, HOP, tmp_path / "hifigan")
 
 
 def test_vocode_refuses_a_mel_of_the_wrong_rank_or_bands():
