@@ -17,9 +17,11 @@ line on stdout:
   HiFi-GAN is saved as trained checkpoints are, with weight normalisation (``weight_g``,
   ``weight_v``; the gains scaled by random factors in [0.5, 1.5] so that folding them matters),
   and then runs with it removed, as the package does for inference.
-* ``{"cmd": "run", "mel": npy [B, n_mels, T], "dtype": "float32" | "bfloat16",
-  "output": npy or null}``: one forward pass, timed in this process (``torch.inference_mode``;
-  bf16 under ``torch.autocast``); the audio ``[B, T * hop]`` is saved to ``output`` as float32.
+* ``{"cmd": "run", "mel": npy [B, n_mels, T], "dtype": "float32" | "bfloat16" |
+  "bfloat16_weights", "output": npy or null}``: one forward pass, timed in this process
+  (``torch.inference_mode``); ``bfloat16`` runs under ``torch.autocast`` (float32 weights cast
+  at every call), ``bfloat16_weights`` runs a copy of the model whose weights were converted to
+  bf16 once (``bf16_copy``); the audio ``[B, T * hop]`` is saved to ``output`` as float32.
 
 Two compatibility steps, needed because the peers' own imports reach past the model classes:
 ``parallel_wavegan.layers.pqmf`` imports ``scipy.signal.kaiser``, which SciPy 1.13 moved to
@@ -35,6 +37,7 @@ import sys
 import time
 import types
 import warnings
+from copy import deepcopy
 
 import numpy as np
 import scipy.signal
@@ -105,6 +108,24 @@ def scale_weight_norm_gains(model, generator):
                 parameter.mul_(0.5 + torch.rand(parameter.shape, generator=generator))
 
 
+def bf16_copy(model):
+    """A copy of ``model`` with its weights in bf16, taking and returning float32 tensors.
+
+    Vocos' inverse STFT stays float32 (PyTorch has no bf16 complex numbers): its backbone and
+    the head's linear layer are converted, and the linear layer's output is cast to float32,
+    as ttszoo's Vocos does under any precision.
+    """
+    copy = deepcopy(model)
+    parts = [copy.backbone, copy.head.out] if isinstance(copy, VocosDecoder) else [copy]
+    for part in parts:
+        part.to(torch.bfloat16)
+    last = copy.head.out if isinstance(copy, VocosDecoder) else copy
+    last.register_forward_hook(lambda module, inputs, output: output.float())
+    first = parts[0]
+    first.register_forward_pre_hook(lambda module, inputs: (inputs[0].to(torch.bfloat16),))
+    return copy
+
+
 class Peer:
     def init(self, request):
         warnings.filterwarnings("ignore", message=".*weight_norm` is deprecated")
@@ -113,24 +134,27 @@ class Peer:
         torch.manual_seed(int(request["seed"]))
         n_mels, name = int(request["n_mels"]), request["model"]
         if name == "vocos":
-            self.model = VocosDecoder(n_mels).eval()
+            model = VocosDecoder(n_mels).eval()
         else:
             sizes = HIFIGAN_V3 if name == "hifigan_v3" else {}
-            self.model = hifigan_class()(in_channels=n_mels, **sizes).eval()
-            scale_weight_norm_gains(self.model, generator)
-        state = {k: v.detach().numpy() for k, v in self.model.state_dict().items()}
+            model = hifigan_class()(in_channels=n_mels, **sizes).eval()
+            scale_weight_norm_gains(model, generator)
+        state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
         np.savez(request["weights"], **state)
         if name != "vocos":
-            self.model.remove_weight_norm()
-        count = sum(p.numel() for p in self.model.parameters())
+            model.remove_weight_norm()
+        # The model each "dtype" of a run request runs ("bfloat16": under autocast).
+        self.models = {"float32": model, "bfloat16": model, "bfloat16_weights": bf16_copy(model)}
+        count = sum(p.numel() for p in model.parameters())
         return {"parameters": count, "torch": torch.__version__, "threads": torch.get_num_threads()}
 
     def run(self, request):
         mel = torch.from_numpy(np.load(request["mel"]))
-        bf16 = request["dtype"] == "bfloat16"
+        autocast = request["dtype"] == "bfloat16"
+        model = self.models[request["dtype"]]
         started = time.perf_counter()
-        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
-            audio = self.model(mel)
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=autocast):
+            audio = model(mel)
         seconds = time.perf_counter() - started
         if request.get("output"):
             np.save(request["output"], audio.reshape(mel.shape[0], -1).float().numpy())

@@ -2,13 +2,17 @@
 PyTorch peers when ``--peer_python`` names the peers' virtual environment.
 
 Batch 1, 1 s and 10 s of 22.05 kHz audio (hop 256, 80 mel bands, a random log-mel-like input),
-float32 and bf16. ttszoo runs ``vocode`` (what users call; its default 2048-frame chunks
-take both lengths in one pass) inside one ``tf.function``, by default through TensorFlow's
-oneDNN kernels without XLA (``--xla on`` compiles it): on this CPU XLA was slower for every
-model, float32 and bf16 (HiFi-GAN V1 float32 at 10 s: 0.295 against 0.256 s per second of
-audio; XLA's exact GELU is slow and it has no bf16 gain, docs/benchmarks.md).
-The peers (benchmarks/gan_peer_worker.py, their own process) run one forward pass, bf16 under
-``torch.autocast``:
+float32 and bf16 two ways, each against its PyTorch counterpart: ``mixed_bfloat16`` (Keras'
+mixed policy: float32 weights cast to bf16 at every call) against ``torch.autocast``, and
+``bfloat16`` (Keras' bf16 policy: the weights stored in bf16, cast once) against the peer's model
+converted to bf16 (Vocos' inverse STFT stays float32 on both sides).
+
+ttszoo runs ``vocode`` (what users call; its default 2048-frame chunks take both lengths in one
+pass) inside one ``tf.function``, by default through TensorFlow's oneDNN kernels without XLA
+(``--xla on`` compiles it): on this CPU XLA was slower for every model, float32 and bf16
+(HiFi-GAN V1 float32 at 10 s: 0.295 against 0.256 s per second of audio; XLA's exact GELU is
+slow and it has no bf16 gain, docs/benchmarks.md).
+The peers (benchmarks/gan_peer_worker.py, their own process) run one forward pass:
 
 * HiFi-GAN V1 and V3: ``parallel-wavegan``'s ``HiFiGANGenerator`` (weight norm removed);
 * Vocos: ``vocos``' ``VocosBackbone`` and ``ISTFTHead`` ("same" padding), as ``Vocos.decode``.
@@ -75,7 +79,8 @@ WEIGHT_LOADERS = {
     "hifigan_v3": load_parallel_wavegan_hifigan,
     "vocos": load_vocos,
 }
-TORCH_DTYPES = {"float32": "float32", "mixed_bfloat16": "bfloat16"}
+# The peer's dtype for each Keras dtype policy (module docstring).
+TORCH_DTYPES = {"float32": "float32", "mixed_bfloat16": "bfloat16", "bfloat16": "bfloat16_weights"}
 
 
 def build_model(name, precision, weights=None):
