@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from layer_checks import check_keras_round_trip, dtype_policy, with_random_weights
 
 from ttszoo.errors import InvalidInputError
 from ttszoo.layers.direct_dilated_conv import DirectDilatedConv1D
@@ -24,13 +25,13 @@ def numpy_dilated_conv(x, kernel, bias, dilation, padding):
 
 
 def make_layer(seed=0, **kwargs):
-    settings = dict(filters=6, kernel_size=5, dilation_rate=3, padding="same")
-    settings.update(kwargs)
-    layer = DirectDilatedConv1D(**settings)
-    layer.build((None, None, 4))
-    rng = np.random.default_rng(seed)
-    layer.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in layer.get_weights()])
-    return layer
+    return with_random_weights(
+        DirectDilatedConv1D(
+            **{**dict(filters=6, kernel_size=5, dilation_rate=3, padding="same"), **kwargs}
+        ),
+        4,
+        seed,
+    )
 
 
 def inputs(seed=1, steps=23):
@@ -64,20 +65,12 @@ def test_skips_space_to_batch_outside_training_only():
 
 
 def test_keras_save_and_load_round_trip(tmp_path):
-    source = keras.Input((None, 4))
-    model = keras.Model(source, make_layer()(source))
-    path = str(tmp_path / "dilated.keras")
-    model.save(path)
-    loaded = keras.saving.load_model(path, safe_mode=True)
-    assert isinstance(loaded.layers[1], DirectDilatedConv1D)
-    np.testing.assert_allclose(loaded(inputs()).numpy(), model(inputs()).numpy(), atol=1e-5)
+    check_keras_round_trip(make_layer(), (None, 4), inputs(), tmp_path)
 
 
 @pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
 def test_xla_training_step_and_inference_under_the_policy(policy):
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
-    try:
+    with dtype_policy(policy):
         layer = make_layer(kernel_size=3, dilation_rate=2)
         x = tf.constant(inputs(steps=8))
 
@@ -103,8 +96,6 @@ def test_xla_training_step_and_inference_under_the_policy(policy):
         np.testing.assert_allclose(
             tf.cast(direct, tf.float32).numpy(), y, rtol=tolerance, atol=tolerance * 10
         )
-    finally:
-        keras.config.set_dtype_policy(previous)
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from layer_checks import check_keras_round_trip, dtype_policy, with_random_weights
 
 from ttszoo.errors import InvalidInputError
 from ttszoo.layers.grouped_conv import GroupedConv1D
@@ -25,13 +26,9 @@ def numpy_grouped_conv(x, kernel, bias, stride, groups):
 
 
 def make_layer(seed=0, **kwargs):
-    settings = dict(filters=8, kernel_size=5, strides=2, groups=4)
-    settings.update(kwargs)
-    layer = GroupedConv1D(**settings)
-    layer.build((None, None, 12))
-    rng = np.random.default_rng(seed)
-    layer.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in layer.get_weights()])
-    return layer
+    return with_random_weights(
+        GroupedConv1D(**{**dict(filters=8, kernel_size=5, strides=2, groups=4), **kwargs}), 12, seed
+    )
 
 
 def test_matches_a_numpy_grouped_convolution():
@@ -53,21 +50,13 @@ def test_same_weights_and_output_as_keras_grouped_conv1d():
 
 
 def test_keras_save_and_load_round_trip(tmp_path):
-    inputs = keras.Input((None, 12))
-    model = keras.Model(inputs, make_layer()(inputs))
-    path = str(tmp_path / "grouped.keras")
-    model.save(path)
-    loaded = keras.saving.load_model(path, safe_mode=True)
-    assert isinstance(loaded.layers[1], GroupedConv1D)
     x = np.random.default_rng(3).normal(size=(1, 9, 12)).astype(np.float32)
-    np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), atol=1e-5)
+    check_keras_round_trip(make_layer(), (None, 12), x, tmp_path)
 
 
 @pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
 def test_xla_training_step_gradients_match_numpy_finite_differences(policy):
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
-    try:
+    with dtype_policy(policy):
         layer = make_layer(kernel_size=3, strides=1)
         x = tf.constant(np.random.default_rng(4).normal(size=(2, 6, 12)).astype(np.float32))
 
@@ -91,8 +80,6 @@ def test_xla_training_step_gradients_match_numpy_finite_differences(policy):
         tolerance = 0.05 if policy == "mixed_bfloat16" else 1e-3
         np.testing.assert_allclose(gradient.numpy(), expected, rtol=tolerance, atol=tolerance * 10)
         assert np.isclose(float(loss), (y**2).sum(), rtol=tolerance)
-    finally:
-        keras.config.set_dtype_policy(previous)
 
 
 def test_causal_padding_is_a_clear_error():
