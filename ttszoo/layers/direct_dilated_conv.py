@@ -4,7 +4,7 @@ TensorFlow's ``tf.nn.convolution`` (what ``keras.layers.Conv1D`` calls) computes
 convolution off the TPU by its space-to-batch rewrite: ``SpaceToBatchND``, an ordinary
 convolution, ``BatchToSpaceND``. oneDNN's CPU kernel and cuDNN take the dilation directly,
 which on this project's 2-core CPU made HiFi-GAN V3's generator 0.73-0.80 of the time and V1's
-0.91-0.94 (docs/benchmarks.md, "Dilated convolutions without space-to-batch"). Its gradient
+0.91-0.94 (docs/vocoders_gan.md, "HiFi-GAN"; docs/benchmarks.md, run H). Its gradient
 is the catch: TensorFlow's own CPU kernels (oneDNN turned off, or a build without it) have no
 gradient for a dilated convolution and raise an error. So ``DirectDilatedConv1D`` convolves
 directly only outside training, and trains through Keras' path; both compute the same
