@@ -15,6 +15,7 @@ import tensorflow as tf
 import gin
 from ttszoo.models import get_model, list_models
 from ttszoo.training import demo_recipes, packaged_gin_files
+from ttszoo.training.loss_groups import group_variables
 
 # XLA HLO instructions that move data between the host and the device inside a step.
 HOST_TRANSFER_INSTRUCTIONS = ("send(", "recv(", "infeed(", "outfeed(", "host-compute")
@@ -98,7 +99,7 @@ def test_demo_recipe_step_lowers_to_xla_with_static_shapes_in_bfloat16(
         """Each loss group's loss and its gradients, as the trainer's step computes them."""
         results = []
         for group in groups:
-            variables = model.trainable_variables if group.variables is None else group.variables
+            variables = group_variables(model, group)
             with tf.GradientTape() as tape:
                 losses = model.compute_losses(batch, training=True)
                 loss = tf.cast(losses[group.loss], tf.float32)

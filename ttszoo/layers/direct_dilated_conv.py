@@ -19,15 +19,6 @@ import tensorflow as tf
 from ttszoo.errors import InvalidInputError
 
 
-def direct_dilated_conv1d(inputs, kernel, dilation, padding):
-    """``[B, T, C_in]`` convolved with ``[k, C_in, C_out]`` at ``dilation`` as one dilated
-    ``Conv2D`` (``padding``: ``"SAME"`` or ``"VALID"``) -> ``[B, T', C_out]``."""
-    outputs = tf.nn.conv2d(
-        inputs[:, None], kernel[None], strides=1, padding=padding, dilations=[1, 1, dilation, 1]
-    )
-    return outputs[:, 0]
-
-
 @keras.saving.register_keras_serializable(package="ttszoo")
 class DirectDilatedConv1D(keras.layers.Conv1D):
     """``keras.layers.Conv1D`` whose dilated convolution skips space-to-batch outside training
@@ -53,8 +44,14 @@ class DirectDilatedConv1D(keras.layers.Conv1D):
     def call(self, inputs, training=None):
         if training or self.dilation_rate == (1,):
             return super().call(inputs)
-        kernel = tf.cast(keras.ops.convert_to_tensor(self.kernel), inputs.dtype)
-        outputs = direct_dilated_conv1d(inputs, kernel, self.dilation_rate[0], self.padding.upper())
+        # [B, 1, T, C_in] * [1, k, C_in, C_out], dilated along time.
+        outputs = tf.nn.conv2d(
+            inputs[:, None],
+            tf.cast(self.kernel, inputs.dtype)[None],
+            strides=1,
+            padding=self.padding.upper(),
+            dilations=[1, 1, self.dilation_rate[0], 1],
+        )[:, 0]
         if self.use_bias:
             outputs = tf.nn.bias_add(outputs, tf.cast(self.bias, outputs.dtype))
         return outputs if self.activation is None else self.activation(outputs)
