@@ -72,7 +72,9 @@ V3 = {
 MODELS = {
     "hifigan_v1": lambda: HiFiGAN(n_mels=N_MELS),
     "hifigan_v3": lambda: HiFiGAN(n_mels=N_MELS, **V3),
-    "vocos": lambda: Vocos(n_mels=N_MELS, hop_length=HOP, n_fft=1024),
+    "vocos": lambda frame_groups=1: Vocos(
+        n_mels=N_MELS, hop_length=HOP, n_fft=1024, frame_groups=frame_groups
+    ),
 }
 WEIGHT_LOADERS = {
     "hifigan_v1": load_parallel_wavegan_hifigan,
@@ -83,12 +85,13 @@ WEIGHT_LOADERS = {
 TORCH_DTYPES = {"float32": "float32", "mixed_bfloat16": "bfloat16", "bfloat16": "bfloat16_weights"}
 
 
-def build_model(name, precision, weights=None):
-    """ttszoo's ``name`` under the dtype policy ``precision``, with the peer's ``weights``."""
+def build_model(name, precision, weights=None, frame_groups=1):
+    """ttszoo's ``name`` under the dtype policy ``precision``, with the peer's ``weights``;
+    ``frame_groups`` for Vocos (``ConvNeXtBlock``)."""
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(precision)
     try:
-        model = MODELS[name]()
+        model = MODELS[name](frame_groups) if name == "vocos" else MODELS[name]()
         model.generator.build((1, None, N_MELS))
     finally:
         keras.config.set_dtype_policy(previous)
@@ -178,16 +181,29 @@ def main():
     parser.add_argument(
         "--threads", type=int, default=os.cpu_count(), help="Intra-op threads of both sides."
     )
+    parser.add_argument(
+        "--ttszoo_intra_threads", type=int, default=None,
+        help="ttszoo's intra-op threads instead of --threads (its inter-op threads stay at "
+        "TensorFlow's default, one per core)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--frame_groups", type=int, default=1, help="Vocos' frame groups (ConvNeXtBlock)"
+    )
     parser.add_argument("--models", nargs="*", default=list(MODELS))
     parser.add_argument("--seconds", nargs="*", type=float, default=[1.0, 10.0])
     parser.add_argument("--precisions", nargs="*", default=list(TORCH_DTYPES))
     parser.add_argument("--xla", choices=["on", "off"], default="off")
     parser.add_argument("--json", default=None, help="Also write the results here.")
     args = parser.parse_args()
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    ttszoo_threads = (
+        args.threads if args.ttszoo_intra_threads is None else args.ttszoo_intra_threads
+    )
+    tf.config.threading.set_intra_op_parallelism_threads(ttszoo_threads)
     results = {
         "cpu_count": os.cpu_count(),
         "threads": args.threads,
+        "ttszoo_intra_threads": ttszoo_threads,
+        "frame_groups": args.frame_groups,
         "load_average_before": os.getloadavg(),
     }
     print(json.dumps(results), flush=True)
@@ -204,7 +220,7 @@ def main():
             weights = dict(np.load(tmp / "weights.npz"))
             results["peer"] = f"torch {info['torch']} ({info['threads']} threads)"
         for precision in args.precisions:
-            model = build_model(name, precision, weights)
+            model = build_model(name, precision, weights, args.frame_groups)
             if peer is not None:
                 assert model.generator.count_params() == info["parameters"], info
             vocode = vocode_function(model, args.xla == "on")

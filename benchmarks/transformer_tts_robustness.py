@@ -23,7 +23,8 @@ start-up, tracing, validation), whichever comes first.
 ``--out`` holds ``records/`` (the corpus, preprocessed), ``references/`` (the eSpeak NG
 renderings), ``sentences.txt``, ``runs/<variant>/seed<k>/`` (``model/``, ``training.json``,
 ``diagonality.json``, ``eval_<decoding>/report.{md,json}``, ``evaluation.json``) and the table,
-``robustness.md`` and ``robustness.json``.
+``robustness.md`` and ``robustness.json``. ``figure`` draws the alignments of a few sentences
+for every table row of one seed, each titled with its scores from the evaluation report.
 
 Steps until diagonal: at every validation pass the model, as it is at that step (r, SMA
 switch), runs teacher-forced on the first ``DIAGONAL_UTTERANCES`` validation utterances; the
@@ -355,6 +356,76 @@ def write_table(out, variants, seeds):
     return markdown
 
 
+# The alignment figure.
+
+
+def panel_title(row):
+    """A sentence's scores from its report row: characters, failure classes, d_rel (MCD)."""
+    from ttszoo.evaluation.robustness import FAILURE_CLASSES, failure_classes
+
+    classes = failure_classes(row)
+    failed = ", ".join(name.replace("_", " ") for name in FAILURE_CLASSES if classes[name])
+    d_rel = row["mcd_d_rel"]
+    d_rel_text = "n/a" if d_rel is None or np.isnan(d_rel) else f"{d_rel:.2f}"
+    return f"{row['characters']} chars: {failed or 'no failure'}, d_rel {d_rel_text}"
+
+
+def alignment_figure(out, variants, seed, picks, path):
+    """One alignment panel per (table row of ``seed``, picked sentence), titled with that
+    sentence's failure classes and d_rel from the run's own evaluation report.
+
+    The sentences are decoded again (``Evaluator.synthesize``, as the evaluation did); a
+    decoding whose length differs from the report's is refused, so a title always belongs to
+    its picture.
+    """
+    import tempfile
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ttszoo import Synthesizer
+    from ttszoo.evaluation import Evaluator
+
+    rows = [(v, d, hard) for v in variants for d, hard in VARIANTS[v].decodings]
+    figure, axes = plt.subplots(
+        len(rows), len(picks), figsize=(4 * len(picks), 2.6 * len(rows)), squeeze=False
+    )
+    synthesizers = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for axes_row, (variant, decoding, hard) in zip(axes, rows, strict=True):
+            directory = run_dir(out, variant, seed)
+            report = read_json(directory / f"eval_{decoding or 'default'}" / "report.json")
+            if report is None:
+                raise SystemExit(
+                    f"{directory} has no evaluation of {row_label(variant, decoding)}."
+                )
+            if variant not in synthesizers:
+                synthesizers[variant] = Synthesizer.from_model_dirs(directory / "model")
+            synthesizer = synthesizers[variant]
+            synthesizer.acoustic.model.hard_inference = hard
+            evaluator = Evaluator(synthesizer, plots=False, progress=False)
+            for axis, pick in zip(axes_row, picks, strict=True):
+                row = report["sentences"][pick]
+                synthesis = evaluator.synthesize(row["text"], Path(scratch) / "sentence.wav")
+                if synthesis.alignment.shape[1] != row["decoder_steps"]:
+                    raise SystemExit(
+                        f"{row_label(variant, decoding)}, sentence {pick}: decoded to "
+                        f"{synthesis.alignment.shape[1]} steps, the report says "
+                        f"{row['decoder_steps']}."
+                    )
+                axis.imshow(
+                    synthesis.alignment, origin="lower", aspect="auto", interpolation="none"
+                )
+                axis.set_title(f"{row_label(variant, decoding)}\n{panel_title(row)}", fontsize=8)
+                axis.set(xlabel="decoder step", ylabel="symbol")
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+    print(f"Wrote {path}.")
+
+
 # The driver.
 
 
@@ -435,7 +506,7 @@ def run_all(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=("run", "train", "evaluate", "table"))
+    parser.add_argument("command", choices=("run", "train", "evaluate", "table", "figure"))
     parser.add_argument("--out", type=Path, default=Path("runs/tts_robustness"))
     parser.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
@@ -453,6 +524,11 @@ def main():
     parser.add_argument(
         "--gin_param", action="append", default=[], help="extra bindings for every run"
     )
+    parser.add_argument(
+        "--sentences", nargs="+", type=int, default=[0, 19, 63],
+        help="figure: the sentences to show (0-based, in sentences.txt order)",
+    )  # fmt: skip
+    parser.add_argument("--figure", type=Path, help="figure: the picture to write")
     args = parser.parse_args()
     if args.command in ("train", "evaluate"):
         if args.variant is None:
@@ -468,6 +544,10 @@ def main():
         train_run(args.out, args.variant, args.seed, args.steps, args.cpu_minutes, args.gin_param)
     elif args.command == "evaluate":
         evaluate_run(args.out, args.variant, args.seed, args.plots, args.max_sentences)
+    elif args.command == "figure":
+        if args.figure is None:
+            parser.error("figure needs --figure PATH")
+        alignment_figure(args.out, args.variants, args.seed, args.sentences, args.figure)
     else:
         print(write_table(args.out, args.variants, args.seeds))
 

@@ -108,10 +108,12 @@ def _numpy_convnext_block(x, depthwise, depthwise_bias, scale, offset, w1, b1, w
     return x + gamma * (h @ w2 + b2)
 
 
-def test_convnext_block_matches_numpy_for_every_utterance_of_a_batch():
+# 12 groups for 9 frames: some ranges are empty.
+@pytest.mark.parametrize("frame_groups", [1, 2, 4, 12])
+def test_convnext_block_matches_numpy_for_every_utterance_of_a_batch(frame_groups):
     rng = np.random.default_rng(2)
     dim, hidden = 6, 10
-    block = ConvNeXtBlock(dim, hidden, layer_scale=0.5)
+    block = ConvNeXtBlock(dim, hidden, layer_scale=0.5, frame_groups=frame_groups)
     x = rng.normal(size=(2, 9, dim)).astype(np.float32)
     block.build(x.shape)
     w = {
@@ -132,6 +134,58 @@ def test_convnext_block_matches_numpy_for_every_utterance_of_a_batch():
     block.gamma.assign(w["gamma"])
     ours = tf.function(block)(tf.constant(x)).numpy()
     np.testing.assert_allclose(ours, _numpy_convnext_block(x, **w), atol=1e-5)
+
+
+def _matmuls(function, mel):
+    graph = function.get_concrete_function(tf.TensorSpec([1, None, mel.shape[-1]])).graph
+    return sum(op.type == "MatMul" for op in graph.get_operations())
+
+
+def test_frame_groups_split_the_pointwise_work_into_independent_ops_with_equal_results():
+    """Two frame groups: each block's two linears run twice, on disjoint frames; audio, XLA
+    gradients and a mixed bfloat16 call equal those of one group with the same weights."""
+    mel = _batch(batch_size=1, frames=13)["mel"]
+    one, two = _tiny(), _tiny(frame_groups=2)
+    one.vocode(mel)
+    two.vocode(mel)
+    two.generator.set_weights(one.generator.get_weights())
+    functions = [tf.function(lambda m, model=model: model.generate(m)) for model in (one, two)]
+    assert _matmuls(functions[1], mel) - _matmuls(functions[0], mel) == 2 * TINY["num_layers"]
+    np.testing.assert_allclose(functions[1](mel), functions[0](mel), atol=1e-6)
+
+    @tf.function(jit_compile=True)
+    def gradients(model):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.square(model.generate(mel)))
+        return tape.gradient(loss, model.generator.trainable_variables)
+
+    for ours, reference in zip(gradients(two), gradients(one), strict=True):
+        np.testing.assert_allclose(ours, reference, rtol=1e-4, atol=1e-6)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        half = [_tiny(frame_groups=groups) for groups in (1, 2)]
+        for model in half:
+            model.vocode(mel)
+            model.generator.set_weights(one.generator.get_weights())
+        audio = [model.vocode(mel)["audio"].numpy() for model in half]
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert half[1].generator.block_0.expand.compute_dtype == "bfloat16"
+    # Within bf16 round-off: oneDNN may pick another kernel for fewer rows.
+    np.testing.assert_allclose(audio[1], audio[0], atol=1e-2 * np.abs(audio[0]).max())
+
+
+def test_frame_groups_can_be_set_on_a_built_model_and_must_be_a_positive_integer():
+    model = _tiny()
+    model.frame_groups = 3
+    assert [block.frame_groups for block in model.generator.blocks] == [3, 3]
+    assert model.get_config()["frame_groups"] == 3
+    for bad in (0, 1.5):
+        with pytest.raises(ValueError, match="frame_groups must be an integer >= 1"):
+            VocosGenerator(frame_groups=bad)
+        with pytest.raises(ValueError, match="frame_groups must be an integer >= 1"):
+            model.frame_groups = bad
 
 
 def _numpy_stft_same(x, n_fft, hop):
@@ -272,7 +326,7 @@ def test_exported_savedmodel_vocodes_like_the_model(tmp_path):
 
 
 def test_get_config_round_trip_rebuilds_the_same_model():
-    check_config_round_trip(_tiny(), _batch())
+    check_config_round_trip(_tiny(frame_groups=3), _batch())
 
 
 def test_chunked_generation_equals_whole_generation():

@@ -18,6 +18,12 @@ def _init():
     return keras.initializers.TruncatedNormal(0.0, 0.02)
 
 
+def _frame_groups(value):
+    if int(value) != value or value < 1:
+        raise InvalidInputError(f"frame_groups must be an integer >= 1, got {value!r}.")
+    return int(value)
+
+
 def istft_same(spectrum, n_fft, hop_length):
     """Inverse STFT with "same" padding: ``[B, T, n_fft // 2 + 1]`` complex -> ``[B, T * hop]``.
 
@@ -56,21 +62,29 @@ class ConvNeXtBlock(keras.layers.Layer):
     ``x + gamma * W2(GELU(W1(LayerNorm(depthwise_conv7(x)))))`` with ``gamma`` a learned
     per-channel layer scale starting at ``layer_scale``.
 
+    Everything after the depthwise convolution acts on each frame alone, so with
+    ``frame_groups > 1`` it runs on that many contiguous ranges of frames as separate ops, which
+    TensorFlow's inter-op threads execute side by side; the result is the same. On a few cores
+    and short inputs this parallelism is cheaper than splitting each small op over intra-op
+    threads (docs/vocoders_gan.md, "Latency on a few cores").
+
     Args:
       dim: channels.
       intermediate_dim: width of the pointwise MLP.
       layer_scale: initial layer scale (``> 0``).
       kernel_size: of the depthwise convolution (7).
+      frame_groups: ranges of frames the pointwise part runs on independently (``>= 1``).
 
     Shapes: ``[B, T, dim] -> [B, T, dim]``.
     """
 
-    def __init__(self, dim, intermediate_dim, layer_scale, kernel_size=7, **kwargs):
+    def __init__(self, dim, intermediate_dim, layer_scale, kernel_size=7, frame_groups=1, **kwargs):
         super().__init__(**kwargs)
         self.dim = int(dim)
         self.intermediate_dim = int(intermediate_dim)
         self.layer_scale = float(layer_scale)
         self.kernel_size = int(kernel_size)
+        self.frame_groups = _frame_groups(frame_groups)
         policy = self.dtype_policy
         self.depthwise = keras.layers.DepthwiseConv1D(
             self.kernel_size,
@@ -100,7 +114,20 @@ class ConvNeXtBlock(keras.layers.Layer):
         self.built = True
 
     def call(self, x):
-        y = self.norm(self.depthwise(x))
+        y = self.depthwise(x)
+        if self.frame_groups == 1:
+            return self.pointwise(x, y)
+        frames = tf.shape(x)[1]
+        bounds = [frames * i // self.frame_groups for i in range(self.frame_groups + 1)]
+        parts = [
+            self.pointwise(x[:, start:end], y[:, start:end])
+            for start, end in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+        return tf.concat(parts, axis=1)
+
+    def pointwise(self, x, y):
+        """``x + gamma * W2(GELU(W1(LayerNorm(y))))`` on ``[B, T', dim]`` frames."""
+        y = self.norm(y)
         # The first linear runs on the rows [B * T, dim], where a Dense is a MatMul and a
         # BiasAdd that TensorFlow's oneDNN rewrite fuses with the exact GELU into one kernel
         # (on [B, T, dim] a Dense is a Tensordot, left unfused, and the GELU runs alone: in
@@ -123,6 +150,7 @@ class ConvNeXtBlock(keras.layers.Layer):
             intermediate_dim=self.intermediate_dim,
             layer_scale=self.layer_scale,
             kernel_size=self.kernel_size,
+            frame_groups=self.frame_groups,
         )
         return config
 
@@ -143,6 +171,7 @@ class VocosGenerator(keras.layers.Layer):
       layer_scale: initial layer scale (``None``: ``1 / num_layers``, the authors' default).
       n_fft: FFT size and window of the inverse STFT (1024).
       hop_length: its hop (256).
+      frame_groups: see ``ConvNeXtBlock`` (1: each op over all frames).
     """
 
     def __init__(
@@ -153,6 +182,7 @@ class VocosGenerator(keras.layers.Layer):
         layer_scale=None,
         n_fft=1024,
         hop_length=256,
+        frame_groups=1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -167,6 +197,7 @@ class VocosGenerator(keras.layers.Layer):
         self.layer_scale = 1.0 / self.num_layers if layer_scale is None else float(layer_scale)
         self.n_fft = int(n_fft)
         self.hop_length = int(hop_length)
+        self._frame_groups = _frame_groups(frame_groups)
         policy = self.dtype_policy
         self.embed = keras.layers.Conv1D(
             self.dim, 7, padding="same", kernel_initializer=_init(), dtype=policy, name="embed"
@@ -176,7 +207,12 @@ class VocosGenerator(keras.layers.Layer):
         )
         for i in range(self.num_layers):
             block = ConvNeXtBlock(
-                self.dim, self.intermediate_dim, self.layer_scale, dtype=policy, name=f"block_{i}"
+                self.dim,
+                self.intermediate_dim,
+                self.layer_scale,
+                frame_groups=self._frame_groups,
+                dtype=policy,
+                name=f"block_{i}",
             )
             setattr(self, f"block_{i}", block)
         self.output_norm = keras.layers.LayerNormalization(
@@ -187,6 +223,17 @@ class VocosGenerator(keras.layers.Layer):
     @property
     def blocks(self):
         return [getattr(self, f"block_{i}") for i in range(self.num_layers)]
+
+    @property
+    def frame_groups(self):
+        """The blocks' ``frame_groups``; settable (every block) before the model is traced."""
+        return self._frame_groups
+
+    @frame_groups.setter
+    def frame_groups(self, value):
+        self._frame_groups = _frame_groups(value)
+        for block in self.blocks:
+            block.frame_groups = self._frame_groups
 
     def build(self, mel_shape):
         self.embed.build(mel_shape)
@@ -220,5 +267,6 @@ class VocosGenerator(keras.layers.Layer):
             layer_scale=self.layer_scale,
             n_fft=self.n_fft,
             hop_length=self.hop_length,
+            frame_groups=self.frame_groups,
         )
         return config

@@ -28,6 +28,8 @@ class Vocos(GANVocoder):
       dim, intermediate_dim, num_layers, layer_scale: the backbone (``VocosGenerator``).
       n_fft: FFT size and window of the inverse STFT; ``n_fft - hop_length`` must be even.
       hop_length: audio samples per mel frame.
+      frame_groups: the ConvNeXt blocks' per-frame work runs on this many ranges of frames as
+        independent ops (``ConvNeXtBlock``; 1, the default, runs each op over all frames).
       periods, period_channels: the multi-period discriminator.
       fft_sizes, resolution_channels: the multi-resolution discriminator.
       **kwargs: the losses, crops and chunking of ``GANVocoder`` (defaults as the authors:
@@ -52,6 +54,7 @@ class Vocos(GANVocoder):
         layer_scale=None,
         n_fft=1024,
         hop_length=256,
+        frame_groups=1,
         periods=(2, 3, 5, 7, 11),
         period_channels=(32, 128, 512, 1024, 1024),
         fft_sizes=(2048, 1024, 512),
@@ -72,7 +75,7 @@ class Vocos(GANVocoder):
         super().__init__(hop_length=hop_length, **kwargs)
         policy = self.dtype_policy
         self.generator = VocosGenerator(
-            dim, intermediate_dim, num_layers, layer_scale, n_fft, hop_length,
+            dim, intermediate_dim, num_layers, layer_scale, n_fft, hop_length, frame_groups,
             dtype=policy, name="generator",
         )  # fmt: skip
         self.mpd = MultiPeriodDiscriminator(
@@ -82,11 +85,20 @@ class Vocos(GANVocoder):
             fft_sizes, resolution_channels, dtype=policy, name="mrd"
         )
 
+    @property
+    def frame_groups(self):
+        """``VocosGenerator.frame_groups``; set it on a loaded model before its first call."""
+        return self.generator.frame_groups
+
+    @frame_groups.setter
+    def frame_groups(self, value):
+        self.generator.frame_groups = value
+
     def get_config(self):
         config = super().get_config()
         config.update(
             self.generator_settings(
-                ("dim", "intermediate_dim", "num_layers", "layer_scale", "n_fft")
+                ("dim", "intermediate_dim", "num_layers", "layer_scale", "n_fft", "frame_groups")
             )
         )
         config.update(
