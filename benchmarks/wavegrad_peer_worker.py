@@ -29,7 +29,8 @@ dependency) and answers one JSON request per stdin line with one JSON line on st
   instead of drawn; returns the losses and the seconds of each step.
 * ``{"cmd": "heldout", "inputs": npz}``: the mean L1 between ``noise`` and the network's
   prediction on ``level * audio + sqrt(1 - level^2) * noise`` (``audio [N, S]``, ``mel [N,
-  n_mels, T]``, ``level [N]``, ``noise [N, S]``), in inference mode.
+  n_mels, T]``, ``level [N]``, ``noise [N, S]``), in inference mode, and each crop's
+  (``l1_per_crop``).
 """
 
 import time
@@ -175,7 +176,8 @@ class Peer:
             scale = level.unsqueeze(1)
             noisy = scale * audio + (1.0 - scale**2) ** 0.5 * noise
             predicted = self.model(noisy, mel, level).squeeze(1)
-            return {"l1": float((noise - predicted).abs().mean())}
+            per_crop = (noise - predicted).abs().mean(dim=1)
+            return {"l1": float(per_crop.mean()), "l1_per_crop": per_crop.tolist()}
 
 
 if __name__ == "__main__":

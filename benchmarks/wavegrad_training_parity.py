@@ -25,7 +25,8 @@ The sides alternate blocks of ``--block`` steps (who goes first alternates too).
 ``--eval_every`` steps and before the first, both report:
 
 * the held-out noise-prediction L1: the same crops of the validation utterances, with the
-  same noise levels (spread evenly over the 1000 training steps) and noise for both;
+  same noise levels (spread evenly over the 1000 training steps) and noise for both; also per
+  crop, and as a table over ``--noise_bands`` bands of noise levels (band 1: the least noise);
 * copy-synthesis distances on ``--synthesis_utterances`` validation utterances vocoded from
   their recorded mels with the 6-iteration schedule ``wavegrad-6``: MCD and log-mel L1 as
   ``ttszoo evaluate`` measures them (DTW-aligned) and the frame-aligned log-mel distance of
@@ -112,12 +113,33 @@ def training_batches(train, args, hop, table, rng):
 
 
 def held_out_crops(validation, args, hop, table, rng):
-    """``--held_out_crops`` crops of the validation utterances, levels spread over the steps."""
+    """``--held_out_crops`` crops of the validation utterances, levels spread over the steps
+    (``"step"``: each crop's step of the training schedule, 1-based)."""
     crops = [crop(validation[i % len(validation)], args.crop_frames, hop, rng)
              for i in range(args.held_out_crops)]  # fmt: skip
     steps = np.linspace(1, len(table) - 1, args.held_out_crops).round().astype(int)
-    return draws(np.stack([c[0] for c in crops]), np.stack([c[1] for c in crops]),
-                 noise_levels(table, steps, rng), rng)  # fmt: skip
+    arrays = draws(np.stack([c[0] for c in crops]), np.stack([c[1] for c in crops]),
+                   noise_levels(table, steps, rng), rng)  # fmt: skip
+    return {**arrays, "step": steps}
+
+
+def noise_bands(evaluations, steps, bands):
+    """Held-out L1 per band of schedule steps: ``[{"step", "band", "ttszoo", "peer", ...}]``.
+
+    ``steps`` ``[N]``: each held-out crop's schedule step; the crops are split into ``bands``
+    equal runs of steps (band 1 holds the lowest steps: the least noise); each row has each
+    side's mean L1 over the band's crops and ``ratio`` (ttszoo / peer).
+    """
+    order = np.argsort(steps, kind="stable")
+    rows = []
+    for row in evaluations:
+        per_crop = {side: np.asarray(v) for side, v in row["heldout_l1_per_crop"].items()}
+        for band, members in enumerate(np.array_split(order, bands), start=1):
+            means = {side: float(values[members].mean()) for side, values in per_crop.items()}
+            first, last = int(steps[members].min()), int(steps[members].max())
+            rows.append({"step": row["step"], "band": band, "steps": [first, last], **means,
+                         "ratio": means["ttszoo"] / means["peer"]})  # fmt: skip
+    return rows
 
 
 class TtszooSide(parity.TtszooSide):
@@ -129,8 +151,9 @@ class TtszooSide(parity.TtszooSide):
         return self.model.noise_prediction_loss(mel, audio, level, noise, training=True)
 
     def heldout(self, arrays):
+        """Each held-out crop's noise-prediction L1 ``[N]`` (inference mode)."""
         names = ("mel", "audio", "level", "noise")
-        return float(self.model.noise_prediction_loss(*(arrays[k] for k in names)))
+        return self.model.noise_prediction_loss(*(arrays[k] for k in names), per_crop=True).numpy()
 
     def vocode(self, mel, seed):
         return self.model.vocode(mel, seed=seed)["audio"].numpy()
@@ -152,12 +175,15 @@ def evaluate(step, sides, held_out, synthesis, references, audio_config, work):
     """One evaluation row; ``sides`` is ``(ours, peer, twin or None)``."""
     ours, peer, twin = sides
     row = {"step": step}
-    row["heldout_l1"] = {
-        "ttszoo": ours.heldout(held_out),
-        "peer": peer("heldout", inputs=parity.to_peer(held_out, work / "heldout.npz"))["l1"],
+    peer_inputs = parity.to_peer(held_out, work / "heldout.npz")
+    per_crop = {
+        "ttszoo": ours.heldout(held_out).tolist(),
+        "peer": peer("heldout", inputs=peer_inputs)["l1_per_crop"],
     }
     if twin is not None:
-        row["heldout_l1"]["twin"] = twin.heldout(held_out)
+        per_crop["twin"] = twin.heldout(held_out).tolist()
+    row["heldout_l1"] = {side: float(np.mean(values)) for side, values in per_crop.items()}
+    row["heldout_l1_per_crop"] = per_crop
     mel_path = work / "synthesis_mel.npy"
     np.save(mel_path, np.swapaxes(synthesis, 1, 2))
     peer("run", mel=str(mel_path), dtype="float32", output=str(work / "peer_audio.npy"), seed=0)
@@ -234,6 +260,8 @@ def main():
     )  # fmt: skip
     parser.add_argument("--crop_frames", type=int, default=24, help="lmnt's crop_mel_frames")
     parser.add_argument("--held_out_crops", type=int, default=48)
+    parser.add_argument("--noise_bands", type=int, default=4,
+                        help="report the held-out L1 over this many bands of noise levels")  # fmt: skip
     parser.add_argument("--synthesis_utterances", type=int, default=2)
     parser.add_argument("--synthesis_frames", type=int, default=128)
     args = parity.parse(parser)
@@ -279,6 +307,8 @@ def main():
         **parity.common_results(
             args, features, evaluations, "heldout_l1", (losses, seconds), started, load_before
         ),
+        "heldout_steps": held_out["step"].tolist(),
+        "heldout_bands": noise_bands(evaluations, held_out["step"], args.noise_bands),
     }
     parity.report(results, args, figure)
     print("| step | held-out L1 ttszoo | peer | ratio | MCD ttszoo | peer "
@@ -289,6 +319,11 @@ def main():
         print(f"| {row['step']} | {l1['ttszoo']:.4f} | {l1['peer']:.4f} | {ratio:.3f} | "
               f"{cs['ttszoo']['mcd']:.2f} | {cs['peer']['mcd']:.2f} | "
               f"{cs['ttszoo']['logmel_l1']:.3f} | {cs['peer']['logmel_l1']:.3f} |")  # fmt: skip
+    print("\n| step | band | schedule steps | held-out L1 ttszoo | peer | ratio |")
+    print("|---|---|---|---|---|---|")
+    for band in results["heldout_bands"]:
+        print(f"| {band['step']} | {band['band']} | {band['steps'][0]}-{band['steps'][1]} | "
+              f"{band['ttszoo']:.4f} | {band['peer']:.4f} | {band['ratio']:.3f} |")  # fmt: skip
     return 0
 
 

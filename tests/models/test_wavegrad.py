@@ -288,10 +288,12 @@ def test_noise_prediction_loss_is_the_l1_of_the_noise_on_the_diffused_audio():
     level = np.array([0.9, 0.3], np.float32)
     noise = rng.standard_normal(audio.shape).astype(np.float32)
     noisy = level[:, None] * audio + np.sqrt(1.0 - level[:, None] ** 2) * noise
-    expected = np.mean(np.abs(noise - model(noisy, mel, level).numpy()))
+    errors = np.abs(noise - model(noisy, mel, level).numpy())
     loss = model.noise_prediction_loss(mel, audio, level, noise)
     assert loss.dtype == tf.float32
-    np.testing.assert_allclose(float(loss), expected, rtol=1e-5)
+    np.testing.assert_allclose(float(loss), errors.mean(), rtol=1e-5)
+    per_crop = model.noise_prediction_loss(mel, audio, level, noise, per_crop=True)
+    np.testing.assert_allclose(per_crop, errors.mean(axis=1), rtol=1e-5)
 
 
 def test_mixed_bfloat16_computes_in_bf16_and_the_loss_in_float32():

@@ -279,17 +279,18 @@ class WaveGrad(VocoderModel):
         loss = self.noise_prediction_loss(mel, audio, noise_level, noise, training=training)
         return {"loss": loss, "noise_l1": loss}
 
-    def noise_prediction_loss(self, mel, audio, noise_level, noise, training=False):
+    def noise_prediction_loss(self, mel, audio, noise_level, noise, training=False, per_crop=False):
         """``mean |noise - eps_theta(level * audio + sqrt(1 - level^2) * noise, mel, level)|``.
 
         The loss of one training step with its crops (``mel [B, F, M]``, ``audio [B, F *
-        hop]``), noise levels ``[B]`` and noise ``[B, F * hop]`` already drawn; a float32 scalar.
-        ``compute_losses`` draws them; benchmarks/wavegrad_training_parity.py gives the same
-        draws to this model and to lmnt-com/wavegrad.
+        hop]``), noise levels ``[B]`` and noise ``[B, F * hop]`` already drawn; a float32 scalar,
+        or with ``per_crop`` each crop's mean ``[B]``. ``compute_losses`` draws them;
+        benchmarks/wavegrad_training_parity.py gives the same draws to this model and to
+        lmnt-com/wavegrad.
         """
         noisy = diffuse(audio, noise_level, noise)
         predicted = tf.cast(self(noisy, mel, noise_level, training=training), tf.float32)
-        return tf.reduce_mean(tf.abs(noise - predicted))
+        return tf.reduce_mean(tf.abs(noise - predicted), axis=-1 if per_crop else None)
 
     # Inference.
 
