@@ -16,7 +16,8 @@ which both sides share) and reports, at each evaluation step:
   1.05), ``within noise`` (above 1.05, but the interval holds 1) or ``above``.
 
 Then the same paired interval over each seed's mean log ratio across the evaluations after
-step 0 (the whole run). ::
+step 0 (the whole run). ``--band k`` pools WaveGrad's held-out L1 of the ``k``-th band of noise
+levels instead of the whole held-out set. ::
 
     python benchmarks/parity_seeds.py /tmp/wn_s0.json /tmp/wn_s1.json /tmp/wn_s2.json \\
         --figure docs/figures/wavenet_parity_seeds.png
@@ -59,11 +60,23 @@ def load_runs(paths):
     return runs, measures.pop()
 
 
-def held_out_losses(runs, measure):
-    """``(steps, losses)``: the evaluation steps and ``{side: [seeds, evaluations]}``."""
+def held_out_losses(runs, measure, band=None):
+    """``(steps, losses)``: the evaluation steps and ``{side: [seeds, evaluations]}``.
+
+    With ``band``, the held-out L1 of that band of noise levels instead of the whole held-out
+    set (``heldout_bands`` of wavegrad_training_parity.py; band 1 has the least noise).
+    """
     steps = [row["step"] for row in runs[0]["evaluations"]]
+    if band is None:
+        values = [[row[measure] for row in run["evaluations"]] for run in runs]
+    else:
+        if not all("heldout_bands" in run for run in runs):
+            raise ValueError("--band needs wavegrad_training_parity.py runs with heldout_bands.")
+        values = [[row for row in run["heldout_bands"] if row["band"] == band] for run in runs]
+        if any(len(run_values) != len(steps) for run_values in values):
+            raise ValueError(f"Not every run has band {band} at each of the steps {steps}.")
     losses = {
-        side: np.array([[row[measure][side] for row in run["evaluations"]] for run in runs])
+        side: np.array([[row[side] for row in run_values] for run_values in values])
         for side in ("ttszoo", "peer")
     }
     return steps, losses
@@ -172,12 +185,17 @@ def main():
     parser.add_argument("results", nargs="+", help="--json files of the same benchmark")
     parser.add_argument("--figure", default=None, help="Write the per-seed curves here (png).")
     parser.add_argument("--json", default=None, help="Also write the rows here.")
+    parser.add_argument(
+        "--band", type=int, default=None,
+        help="WaveGrad: pool the held-out L1 of this band of noise levels (1: the least noise)",
+    )  # fmt: skip
     args = parser.parse_args()
     runs, measure = load_runs(args.results)
-    steps, losses = held_out_losses(runs, measure)
+    steps, losses = held_out_losses(runs, measure, args.band)
     rows = compare(steps, losses)
     seeds = [run["settings"]["seed"] for run in runs]
-    print(f"{MEASURES[measure]}, seeds {seeds}, peer: {runs[0]['peer']}")
+    band = "" if args.band is None else f", noise band {args.band}"
+    print(f"{MEASURES[measure]}{band}, seeds {seeds}, peer: {runs[0]['peer']}")
     print(markdown_table(rows, len(runs)))
     if args.json:
         Path(args.json).write_text(json.dumps({"seeds": seeds, "rows": rows}, indent=1) + "\n")

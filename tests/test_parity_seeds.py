@@ -33,6 +33,15 @@ def _write_runs(tmp_path, seeds=(0, 1, 2), learning_rates=(2e-4, 2e-4, 2e-4)):
             "peer": "wavegrad 0.1.5 on torch",
             "settings": {"seed": seed, "learning_rate": rate, "twin": 0, "steps": 300},
             "evaluations": evaluations,
+            # Band 2 holds the evaluations' values doubled, band 1 ones on both sides.
+            "heldout_bands": [
+                {"step": row["step"], "band": band, **values}
+                for row in evaluations
+                for band, values in (
+                    (1, {"ttszoo": 1.0, "peer": 1.0}),
+                    (2, {k: 2 * v for k, v in row["heldout_l1"].items()}),
+                )
+            ],
         }
         paths.append(tmp_path / f"run{s}.json")
         paths[-1].write_text(json.dumps(run))
@@ -102,3 +111,20 @@ def test_runs_must_share_settings_and_have_their_own_seeds(tmp_path):
         load_runs(_write_runs(tmp_path, seeds=(0, 1, 1)))
     with pytest.raises(ValueError, match="at least two"):
         load_runs(_write_runs(tmp_path)[:1])
+
+
+def test_a_band_of_noise_levels_pools_that_band(tmp_path):
+    runs, measure = load_runs(_write_runs(tmp_path))
+    steps, whole = held_out_losses(runs, measure)
+    band_steps, band = held_out_losses(runs, measure, band=2)
+    assert band_steps == steps
+    for side in ("ttszoo", "peer"):
+        assert band[side].ravel().tolist() == pytest.approx((2 * whole[side]).ravel().tolist())
+    ones = held_out_losses(runs, measure, band=1)[1]
+    assert compare(steps, ones)[-1]["paired_ratio"] == pytest.approx([1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="band 3"):
+        held_out_losses(runs, measure, band=3)
+    for run in runs:
+        del run["heldout_bands"]
+    with pytest.raises(ValueError, match="heldout_bands"):
+        held_out_losses(runs, measure, band=1)
