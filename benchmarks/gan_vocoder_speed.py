@@ -30,6 +30,10 @@ audio) and the ratio ttszoo / peer of the medians, with the 1-minute load averag
     python benchmarks/gan_vocoder_speed.py --peer_python /work/peer_venv/bin/python --rounds 1
     python benchmarks/gan_vocoder_speed.py --rounds 2      # ttszoo alone, its initial weights
 
+``--ttszoo_intra_threads 1 --frame_groups 2`` runs ttszoo with one intra-op thread and Vocos'
+per-frame work in two independent groups (``ConvNeXtBlock``), the low-latency setting of
+docs/vocoders_gan.md; the peer keeps ``--threads``.
+
 Set up the peers once (never ttszoo dependencies; ``--no-deps`` keeps out the training and
 pretrained-model packages the model classes do not need; parallel-wavegan's ``setup.py``
 imports pip, hence ``--no-build-isolation``):
