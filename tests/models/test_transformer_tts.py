@@ -195,6 +195,8 @@ def test_synthesis_shapes_and_stop_token(synthesis_model):
     assert outputs["forced"].shape == (2, 1) and not outputs["forced"].numpy().any()
     np.testing.assert_array_equal(outputs["forced_steps"].numpy(), [0, 0])
     np.testing.assert_array_equal(outputs["mel"].numpy()[:, 1], 0.0)
+    # The stop class' probability: about 1 on the frame that stopped, zero after the end.
+    np.testing.assert_allclose(outputs["stop_probability"].numpy(), [[1, 0], [1, 0]], atol=1e-6)
 
 
 @pytest.mark.parametrize("hard", [False, True])
@@ -211,6 +213,53 @@ def test_synthesis_always_ends_at_the_length_limit(synthesis_model, hard):
     if hard:
         assert set(np.unique(alignment)) <= {0.0, 1.0}
     synthesis_model.hard_inference = False
+
+
+def _free_running(model, text, noise_seed=None):
+    """Stop probabilities [B, steps * r] of ``decoder_step`` fed its own last frame."""
+    memory, memory_mask = model.encode(tf.constant(text))
+    steps = math.ceil(model.max_frames_per_symbol * text.shape[1] / model.reduction_factor)
+    state = model.initial_decoder_state(memory, memory_mask, steps)
+    frame = tf.fill([text.shape[0], N_MELS], model.go_value)
+    probabilities = []
+    for index in range(steps):
+        seed = None if noise_seed is None else tf.constant([noise_seed, index])
+        frames, stops, _, state = model.decoder_step(
+            frame, tf.constant(index), state, memory_mask, noise_seed=seed
+        )
+        probabilities.append(tf.nn.softmax(stops)[:, :, 2].numpy())
+        frame = frames[:, -1]
+    return np.concatenate(probabilities, axis=1)
+
+
+def test_stop_probability_and_seeded_prenet_noise_in_synthesis():
+    model = tiny_model(initial_monotonic=True, initial_reduction_factor=2, max_frames_per_symbol=3)
+    text = tiny_batch()["text"]
+    model.compute_losses(tiny_batch())
+    # The stop class loses (so every row runs to the 21-frame limit) by an input-dependent margin.
+    bias = np.tile(np.array([-20.0, 4.0, 0.0], np.float32), model.max_r)
+    model.stop_projection.bias.assign(bias)
+    plain = model.synthesize(text)
+    expected = _free_running(model, text)  # 22 frames: 11 steps of 2
+    np.testing.assert_allclose(
+        plain["stop_probability"].numpy()[:, :21], expected[:, :21], atol=1e-5
+    )
+    np.testing.assert_array_equal(plain["stop_probability"].numpy()[:, 21], 0.0)  # past the limit
+    assert expected.max() < 0.5 and expected.std() > 1e-3
+    model.prenet_noise_seed = 5
+    noisy = model.synthesize(text)
+    np.testing.assert_array_equal(model.synthesize(text)["mel"].numpy(), noisy["mel"].numpy())
+    np.testing.assert_allclose(
+        noisy["stop_probability"].numpy()[:, :21], _free_running(model, text, 5)[:, :21], atol=1e-5
+    )
+    assert np.abs(noisy["mel"].numpy() - plain["mel"].numpy()).max() > 1e-3
+    model.prenet_noise_seed = 6
+    assert np.abs(model.synthesize(text)["mel"].numpy() - noisy["mel"].numpy()).max() > 1e-3
+    model.prenet_noise_seed = None
+    np.testing.assert_array_equal(model.synthesize(text)["mel"].numpy(), plain["mel"].numpy())
+    for bad in ("5", 1.5, True):
+        with pytest.raises(ValueError, match="prenet_noise_seed must be None"):
+            model.prenet_noise_seed = bad
 
 
 @pytest.mark.parametrize(

@@ -139,3 +139,31 @@ def test_decoder_block_step_matches_parallel_call():
         )
         np.testing.assert_allclose(output.numpy(), parallel.numpy()[:, index], atol=1e-5)
         np.testing.assert_allclose(step_alignment.numpy(), alignment.numpy()[:, index], atol=1e-5)
+
+
+def _identity_prenet(rate):
+    """A decoder prenet whose three linears are identities: on positive inputs it returns the
+    input times both dropout masks (each kept unit scaled by ``1 / (1 - rate)``)."""
+    prenet = DecoderPrenet(output_dim=64, hidden_dim=64, dropout=rate)
+    prenet.build((None, 64))
+    for dense in (prenet.first, prenet.second, prenet.projection):
+        dense.kernel.assign(np.eye(64, dtype=np.float32))
+        dense.bias.assign(np.zeros(64, np.float32))
+    return prenet
+
+
+def test_decoder_prenet_inference_noise_is_seeded_dropout():
+    prenet = _identity_prenet(0.5)
+    inputs = np.random.default_rng(0).uniform(0.5, 1.5, (50, 64)).astype(np.float32)
+    np.testing.assert_allclose(prenet(inputs).numpy(), inputs, rtol=1e-6)  # no seed: no noise
+    noisy = prenet(inputs, noise_seed=tf.constant([3, 0])).numpy()
+    # Every unit went through both masks: zero, or kept twice and scaled by 2 * 2.
+    kept = noisy != 0
+    np.testing.assert_allclose(noisy[kept], 4 * inputs[kept], rtol=1e-5)
+    assert abs(kept.mean() - 0.25) < 0.03  # 3200 units, P(kept) = 0.5 * 0.5
+    np.testing.assert_array_equal(prenet(inputs, noise_seed=tf.constant([3, 0])).numpy(), noisy)
+    other = prenet(inputs, noise_seed=tf.constant([3, 1])).numpy()
+    assert (other != noisy).mean() > 0.2
+    # Rate 0 leaves the input as it is, seed or not.
+    still = _identity_prenet(0.0)(inputs, noise_seed=tf.constant([3, 0])).numpy()
+    np.testing.assert_allclose(still, inputs, rtol=1e-6)

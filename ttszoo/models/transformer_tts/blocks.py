@@ -372,9 +372,12 @@ class EncoderPrenet(keras.layers.Layer):
 class DecoderPrenet(keras.layers.Layer):
     """Decoder prenet: two ``Dense(hidden, relu) -> Dropout`` layers and a linear projection.
 
-    Call args: ``inputs`` [B, T, n_mels] (or [B, n_mels]) previous frames, ``training``.
-    Returns [B, T, output_dim] (or [B, output_dim]). Dropout runs in training only (as the
-    current as-ideas/TransformerTTS code does), so cached decoding is deterministic.
+    Call args: ``inputs`` [B, T, n_mels] (or [B, n_mels]) previous frames, ``training``, and
+    ``noise_seed``: an int32 [2] stateless seed, or None. Returns [B, T, output_dim] (or
+    [B, output_dim]). In training the dropout runs as usual. Outside training it runs only when
+    ``noise_seed`` is given, then with the same rate and a mask drawn from that seed: Tacotron
+    2's inference noise (docs/references.md, Transformer TTS), reproducible for a given seed.
+    Without a seed, inference is deterministic (as in the current as-ideas/TransformerTTS code).
     """
 
     def __init__(self, output_dim=256, hidden_dim=256, dropout=0.5, **kwargs):
@@ -393,9 +396,14 @@ class DecoderPrenet(keras.layers.Layer):
         self.projection.build(hidden_shape)
         self.hidden_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
 
-    def call(self, inputs, training=None):
-        hidden = self.hidden_dropout(self.first(inputs), training=training)
-        hidden = self.hidden_dropout(self.second(hidden), training=training)
+    def call(self, inputs, training=None, noise_seed=None):
+        if training or noise_seed is None or self.dropout == 0:
+            hidden = self.hidden_dropout(self.first(inputs), training=training)
+            hidden = self.hidden_dropout(self.second(hidden), training=training)
+            return self.projection(hidden)
+        seeds = tf.random.experimental.stateless_split(tf.cast(noise_seed, tf.int32), 2)
+        hidden = tf.nn.experimental.stateless_dropout(self.first(inputs), self.dropout, seeds[0])
+        hidden = tf.nn.experimental.stateless_dropout(self.second(hidden), self.dropout, seeds[1])
         return self.projection(hidden)
 
     def compute_output_shape(self, inputs_shape):

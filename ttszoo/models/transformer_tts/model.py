@@ -74,6 +74,7 @@ HYPERPARAMETERS = (
     "max_frames_per_symbol",
     "max_synthesis_frames",
     "hard_inference",
+    "prenet_noise_seed",
 )
 _POSITIVE_INTS = (
     "vocab_size",
@@ -189,6 +190,9 @@ class TransformerTTS(AcousticModel):
       go_value: value of every channel of the "go" frame (TTT's ``mel_start_value``: 0.5).
       max_frames_per_symbol, max_synthesis_frames: the synthesis length limit.
       hard_inference: hard monotonic alignment in ``synthesize`` (SMA layers only).
+      prenet_noise_seed: None decodes without noise; an int keeps the decoder prenet's dropout
+        on in ``synthesize`` (Tacotron 2's inference noise), each step's masks drawn from the
+        stateless seed ``[prenet_noise_seed, step]``.
     """
 
     def __init__(
@@ -225,6 +229,7 @@ class TransformerTTS(AcousticModel):
         max_frames_per_symbol=20,
         max_synthesis_frames=2000,
         hard_inference=False,
+        prenet_noise_seed=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -237,6 +242,7 @@ class TransformerTTS(AcousticModel):
         self.sma_layers = None if sma_layers is None else list(sma_layers)
         self.initial_monotonic = bool(initial_monotonic)
         self.hard_inference = bool(hard_inference)
+        self.prenet_noise_seed = prenet_noise_seed  # validated by the property
         self.diagonal_forcing = False
         self._build_encoder()
         self._build_decoder()
@@ -399,8 +405,8 @@ class TransformerTTS(AcousticModel):
             hidden, _ = block(hidden, valid=mask, training=training)
         return self.encoder_norm(hidden) * tf.cast(mask, hidden.dtype)[:, :, None], mask
 
-    def _decoder_inputs(self, frames, positions, training):
-        hidden = self.decoder_prenet(frames, training=training)
+    def _decoder_inputs(self, frames, positions, training, noise_seed=None):
+        hidden = self.decoder_prenet(frames, training=training, noise_seed=noise_seed)
         scale = tf.cast(self.decoder_position_scale, hidden.dtype)
         encoding = sinusoidal_encoding(positions * self.reduction_factor, self.model_dim)
         return self.input_dropout(
@@ -488,14 +494,17 @@ class TransformerTTS(AcousticModel):
             block.initial_state(memory, memory_mask, max_steps) for block in self.decoder_blocks
         ]
 
-    def decoder_step(self, frame, index, state, memory_mask, hard=False):
+    def decoder_step(self, frame, index, state, memory_mask, hard=False, noise_seed=None):
         """Decoder step ``index`` from the previous frame ``frame`` [B, n_mels] (inference).
 
+        ``noise_seed``: an int32 [2] seed for the prenet's inference dropout, or None (none).
         Returns ``(frames [B, r, n_mels], stop_logits [B, r, 3], alignments, new_state)``, with
-        ``alignments`` a list of [B, N] per decoder layer. Equals step ``index`` of ``call`` run
-        with the same decoder inputs (tested).
+        ``alignments`` a list of [B, N] per decoder layer. Without noise it equals step
+        ``index`` of ``call`` run with the same decoder inputs (tested).
         """
-        hidden = self._decoder_inputs(frame[:, tf.newaxis, :], index[tf.newaxis], False)[:, 0]
+        hidden = self._decoder_inputs(
+            frame[:, tf.newaxis, :], index[tf.newaxis], False, noise_seed
+        )[:, 0]
         new_state, alignments = [], []
         for block, block_state in zip(self.decoder_blocks, state, strict=True):
             hidden, alignment, block_state = block.step(
@@ -505,6 +514,20 @@ class TransformerTTS(AcousticModel):
             alignments.append(alignment)
         hidden = self.decoder_norm(hidden)[:, tf.newaxis, :]
         return self.mel_projection(hidden), self.stop_projection(hidden), alignments, new_state
+
+    @property
+    def prenet_noise_seed(self):
+        """None (deterministic synthesis) or the int seed of the prenet's inference dropout."""
+        return self._prenet_noise_seed
+
+    @prenet_noise_seed.setter
+    def prenet_noise_seed(self, value):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InvalidInputError(
+                f"prenet_noise_seed must be None (no inference noise) or an int seed, got "
+                f"{value!r}."
+            )
+        self._prenet_noise_seed = value
 
     @property
     def alignment_layer(self):
@@ -531,8 +554,10 @@ class TransformerTTS(AcousticModel):
 
         Returns a dict: ``mel`` [B, T, n_mels] (zero after each utterance's end), ``mel_length``
         [B] int32, ``stopped`` [B] bool (False: the maximum length cut the utterance, see the
-        class docstring), ``alignment`` [B, N, T] float32 (``alignment_layer``'s, each decoder
-        step repeated for its r frames), ``step_alignment`` [B, N, steps], and ``forced`` [B,
+        class docstring), ``stop_probability`` [B, T] float32 (the stop class' softmax
+        probability of every frame, zero after the end), ``alignment`` [B, N, T] float32
+        (``alignment_layer``'s, each decoder step repeated for its r frames),
+        ``step_alignment`` [B, N, steps], and ``forced`` [B,
         steps] bool with ``forced_steps`` [B] int32: all False and 0, since nothing overrides
         this model's attention (the same outputs as DCTTS' forcibly incremental attention).
 
@@ -542,13 +567,13 @@ class TransformerTTS(AcousticModel):
         """
         text_ids = self.check_text_ids(text_ids)
         self._restore_trained_decoding_state()
-        key = (self.reduction_factor, self.monotonic, self.hard_inference)
+        key = (self.reduction_factor, self.monotonic, self.hard_inference, self.prenet_noise_seed)
         if key not in self._synthesis_functions:
             self._synthesis_functions[key] = tf.function(self._decode, reduce_retracing=True)
         return self._synthesis_functions[key](text_ids)
 
     def _decode(self, text_ids):
-        r, hard = self.reduction_factor, self.hard_inference
+        r, hard, noise = self.reduction_factor, self.hard_inference, self.prenet_noise_seed
         memory, memory_mask = self.encode(text_ids, training=False)
         batch = tf.shape(text_ids)[0]
         symbols = tf.reduce_max(tf.reduce_sum(tf.cast(memory_mask, tf.int32), axis=1))
@@ -557,16 +582,18 @@ class TransformerTTS(AcousticModel):
         state = self.initial_decoder_state(memory, memory_mask, max_steps)
         frames_out = tf.TensorArray(self.compute_dtype, size=max_steps)
         alignments_out = tf.TensorArray(tf.float32, size=max_steps)
+        stops_out = tf.TensorArray(tf.float32, size=max_steps)
         go = tf.fill([batch, self.n_mels], tf.cast(self.go_value, self.compute_dtype))
         lengths = tf.zeros([batch], tf.int32)
         finished = tf.zeros([batch], tf.bool)
 
-        def keep_going(index, frame, state, lengths, finished, frames_out, alignments_out):
+        def keep_going(index, frame, state, lengths, finished, *outputs):
             return tf.logical_and(index < max_steps, tf.logical_not(tf.reduce_all(finished)))
 
-        def body(index, frame, state, lengths, finished, frames_out, alignments_out):
+        def body(index, frame, state, lengths, finished, frames_out, alignments_out, stops_out):
+            noise_seed = None if noise is None else tf.stack([tf.constant(noise), index])
             frames, stop_logits, alignments, state = self.decoder_step(
-                frame, index, state, memory_mask, hard=hard
+                frame, index, state, memory_mask, hard=hard, noise_seed=noise_seed
             )
             is_stop = tf.argmax(stop_logits, axis=-1, output_type=tf.int32) == STOP
             stops_now = tf.logical_and(tf.reduce_any(is_stop, axis=1), tf.logical_not(finished))
@@ -580,12 +607,14 @@ class TransformerTTS(AcousticModel):
             finished = tf.logical_or(finished, stops_now)
             frames_out = frames_out.write(index, frames)
             alignments_out = alignments_out.write(index, alignments[self.alignment_layer])
-            return index + 1, frames[:, -1], state, lengths, finished, frames_out, alignments_out
+            stop_probability = tf.nn.softmax(tf.cast(stop_logits, tf.float32))[:, :, STOP]
+            stops_out = stops_out.write(index, stop_probability)
+            outputs = (frames_out, alignments_out, stops_out)
+            return index + 1, frames[:, -1], state, lengths, finished, *outputs
 
-        steps, _, _, lengths, finished, frames_out, alignments_out = tf.while_loop(
-            keep_going,
-            body,
-            (tf.constant(0), go, state, lengths, finished, frames_out, alignments_out),
+        outputs = (frames_out, alignments_out, stops_out)
+        steps, _, _, lengths, finished, frames_out, alignments_out, stops_out = tf.while_loop(
+            keep_going, body, (tf.constant(0), go, state, lengths, finished, *outputs)
         )
         frames = frames_out.stack()[:steps]  # [steps, B, r, n_mels]
         mel = tf.reshape(tf.transpose(frames, [1, 0, 2, 3]), [batch, steps * r, self.n_mels])
@@ -595,10 +624,14 @@ class TransformerTTS(AcousticModel):
         alignment = (
             tf.repeat(step_alignment, r, axis=2) * tf.cast(frame_mask, tf.float32)[:, tf.newaxis, :]
         )
+        stop_probability = tf.reshape(
+            tf.transpose(stops_out.stack()[:steps], [1, 0, 2]), [batch, steps * r]
+        )
         return {
             "mel": tf.cast(mel, tf.float32),
             "mel_length": lengths,
             "stopped": finished,
+            "stop_probability": stop_probability * tf.cast(frame_mask, tf.float32),
             "alignment": alignment,
             "step_alignment": step_alignment,
             "forced": tf.zeros([batch, steps], tf.bool),
