@@ -137,25 +137,45 @@ class CpuBudget(keras.callbacks.Callback):
         self.record()
 
 
-def teacher_forced_alignments(model, records_dir, count):
-    """``[N, steps]`` alignments of ``model``'s alignment layer on the first ``count``
-    validation utterances, teacher-forced with the model's current r and SMA switch."""
+def teacher_forced_probe(model, records_dir, count):
+    """The model, teacher-forced with its current r and SMA switch, on the first ``count``
+    validation utterances.
+
+    Returns ``(alignments, l1)``: the alignment layer's ``[N, steps]`` attention per utterance,
+    and the mel L1 (after the postnet, real frames) with the true texts (``"text"``), with each
+    text reversed (``"reversed_text"``) and of copying the decoder's input frame
+    (``"previous_frame"``), pooled over the utterances (``ttszoo.evaluation.text_reliance``).
+    """
     from ttszoo.data import make_dataset
+    from ttszoo.evaluation import previous_frame_l1, reversed_texts
 
     dataset = make_dataset(records_dir, split="validation", batch_size=1, num_buckets=1)
-    alignments = []
+    alignments, errors, frames = [], {"text": 0.0, "reversed_text": 0.0}, 0
+    copy_errors = 0.0
     for batch in dataset.take(count):
-        outputs = model({key: batch[key] for key in ("text", "mel", "mel_length")})
-        symbols = int(batch["text_length"][0])
-        steps = -(-int(batch["mel_length"][0]) // model.reduction_factor)
-        alignment = outputs["alignments"][model.alignment_layer][0].numpy()[:steps, :symbols]
-        alignments.append(alignment.T)
-    return alignments
+        symbols, length = int(batch["text_length"][0]), int(batch["mel_length"][0])
+        mel = batch["mel"][0, :length].numpy()
+        texts = {"text": batch["text"], "reversed_text": reversed_texts(batch["text"], [symbols])}
+        for name, text in texts.items():
+            outputs = model({"text": text, "mel": batch["mel"], "mel_length": batch["mel_length"]})
+            errors[name] += np.abs(outputs["mel"][0, :length].numpy() - mel).sum()
+            if name == "text":
+                steps = -(-length // model.reduction_factor)
+                alignment = outputs["alignments"][model.alignment_layer][0].numpy()
+                alignments.append(alignment[:steps, :symbols].T)
+        copy_errors += mel.size * previous_frame_l1(
+            mel[None], [length], model.reduction_factor, model.go_value
+        )
+        frames += mel.size
+    l1 = {name: float(total / frames) for name, total in errors.items()}
+    l1["previous_frame"] = float(copy_errors / frames)
+    return alignments, l1
 
 
 class DiagonalityHistory(keras.callbacks.Callback):
-    """After every validation pass, appends the step, r, SMA switch, validation losses and the
-    mean teacher-forced diagonality (``DIAGONAL_BAND``) to a JSON file."""
+    """After every validation pass, appends the step, r, SMA switch, validation losses, the
+    mean teacher-forced diagonality (``DIAGONAL_BAND``) and the text-reliance L1s of
+    ``teacher_forced_probe`` (``tf_l1_*``) to a JSON file."""
 
     def __init__(self, path, records_dir):
         super().__init__()
@@ -167,7 +187,7 @@ class DiagonalityHistory(keras.callbacks.Callback):
         from ttszoo.evaluation import diagonality
 
         step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
-        alignments = teacher_forced_alignments(self.model, self.records_dir, DIAGONAL_UTTERANCES)
+        alignments, l1 = teacher_forced_probe(self.model, self.records_dir, DIAGONAL_UTTERANCES)
         self.history = [entry for entry in self.history if entry["step"] < step]  # a resumed run
         self.history.append(
             {
@@ -175,6 +195,7 @@ class DiagonalityHistory(keras.callbacks.Callback):
                 "reduction_factor": self.model.reduction_factor,
                 "monotonic": self.model.monotonic,
                 "diagonality": float(np.mean([diagonality(a, DIAGONAL_BAND) for a in alignments])),
+                **{f"tf_l1_{name}": value for name, value in l1.items()},
                 "process_cpu_seconds": round(time.process_time(), 1),
                 **{key: float(value) for key, value in (logs or {}).items()},
             }

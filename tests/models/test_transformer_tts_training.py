@@ -92,7 +92,7 @@ def test_validation_loss_falls_and_attention_gets_diagonal_on_the_demo_corpus(tm
     diagonal. The 8000-step runs of docs/transformer_tts.md reach a diagonality of 0.99.
     """
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-    from transformer_tts_robustness import DiagonalityHistory, teacher_forced_alignments
+    from transformer_tts_robustness import DiagonalityHistory, teacher_forced_probe
 
     from ttszoo.data import build_demo_corpus, preprocess_corpus
     from ttszoo.evaluation import alignment_report, failure_rates
@@ -119,7 +119,7 @@ def test_validation_loss_falls_and_attention_gets_diagonal_on_the_demo_corpus(tm
     assert history.history[-1]["mel_l1"] < 0.7 * history.history[0]["mel_l1"]
     trained = load_trained_model(tmp_path / "sma")
     assert (trained.model.reduction_factor, trained.model.monotonic) == (1, True)
-    alignments = teacher_forced_alignments(trained.model, records, count=64)
+    alignments, _ = teacher_forced_probe(trained.model, records, count=64)
     rates = failure_rates([alignment_report(alignment) for alignment in alignments])
     assert rates["diagonality"] > 0.9, rates
     assert rates["failed"] < 0.5, rates

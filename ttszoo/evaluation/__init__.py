@@ -3,7 +3,8 @@
 ``evaluate`` / ``Evaluator`` run ``ttszoo evaluate`` (docs/evaluation.md); the pieces are
 importable on their own: ``alignment_report`` (skips, repeats, stalls), ``dtw``, the
 mel-cepstral and log-mel features (``utterance_features``, ``mel_cepstra``, ``mcd_costs``)
-and the set scores (``ceilings``, ``relative_distance``, ``retrieved``).
+the set scores (``ceilings``, ``relative_distance``, ``retrieved``) and the text-reliance
+probes of teacher-forced models (``previous_frame_l1``, ``reversed_texts``).
 
 ``Evaluator``, ``evaluate`` and ``distance`` load lazily: the evaluator imports the Synthesizer
 and with it the models, and the diffusion models themselves import ``evaluation.logmel``.
@@ -21,6 +22,7 @@ from ttszoo.evaluation.scoring import (
     retrieved,
 )
 from ttszoo.evaluation.spectral import UtteranceFeatures, mcd_costs, mel_cepstra, utterance_features
+from ttszoo.evaluation.text_reliance import previous_frame_l1, reversed_texts
 
 __all__ = [
     "LENGTH_BUCKETS",
@@ -39,8 +41,10 @@ __all__ = [
     "length_bucket",
     "mcd_costs",
     "mel_cepstra",
+    "previous_frame_l1",
     "relative_distance",
     "retrieved",
+    "reversed_texts",
     "utterance_features",
 ]
 
