@@ -53,6 +53,7 @@ from ttszoo.evaluation.robustness import (
     markdown_table,
     run_scores,
     steps_until_diagonal,
+    text_reliance,
 )
 
 DIAGONAL_UTTERANCES = 16
@@ -170,6 +171,69 @@ def teacher_forced_probe(model, records_dir, count):
     l1 = {name: float(total / frames) for name, total in errors.items()}
     l1["previous_frame"] = float(copy_errors / frames)
     return alignments, l1
+
+
+def free_running_probe(model, records_dir, count):
+    """The model synthesizing the first ``count`` validation utterances' texts on its own,
+    compared with their recorded mels (no vocoder, no reference rendering).
+
+    Returns a dict of means over the utterances: ``dtw_l1_own`` (the mel L1 along the DTW path
+    to the utterance's own mel), ``dtw_l1_other`` (to the next utterance's mel) and, for scale,
+    ``dtw_l1_recorded_other`` (a recorded mel to the next one); ``frame_change`` and
+    ``recorded_frame_change`` (mean absolute change from one frame to the next: a static output
+    changes little); ``length_ratio`` (median synthesized over recorded frames) and ``stopped``
+    (share ended by the stop token).
+    """
+    from ttszoo.data import make_dataset
+    from ttszoo.evaluation import dtw, l1_costs
+
+    dataset = make_dataset(records_dir, split="validation", batch_size=1, num_buckets=1)
+    recorded, synthesized, stopped = [], [], []
+    for batch in dataset.take(count):
+        symbols, length = int(batch["text_length"][0]), int(batch["mel_length"][0])
+        outputs = model.synthesize(batch["text"][:, :symbols])
+        recorded.append(batch["mel"][0, :length].numpy())
+        synthesized.append(outputs["mel"][0, : int(outputs["mel_length"][0])].numpy())
+        stopped.append(bool(outputs["stopped"][0]))
+    others = [*recorded[1:], recorded[0]]
+
+    def mean_distance(firsts, seconds):
+        pairs = zip(firsts, seconds, strict=True)
+        return float(np.mean([dtw(l1_costs(a, b)).mean for a, b in pairs]))
+
+    def change(mel):
+        return float(np.abs(np.diff(mel, axis=0)).mean())
+
+    ratios = [len(s) / len(r) for s, r in zip(synthesized, recorded, strict=True)]
+    return {
+        "utterances": len(recorded),
+        "dtw_l1_own": mean_distance(synthesized, recorded),
+        "dtw_l1_other": mean_distance(synthesized, others),
+        "dtw_l1_recorded_other": mean_distance(recorded, others),
+        "frame_change": float(np.mean([change(mel) for mel in synthesized])),
+        "recorded_frame_change": float(np.mean([change(mel) for mel in recorded])),
+        "length_ratio": float(np.median(ratios)),
+        "stopped": float(np.mean(stopped)),
+    }
+
+
+def probe_run(out, variant, seed, count, prenet_noise_seed=None):
+    """Both probes on one trained run (its last checkpoint, each of its decodings); prints them
+    and writes ``probe.json`` into the run directory."""
+    from ttszoo.training.loading import load_trained_model
+
+    directory = run_dir(out, variant, seed)
+    records = Path(out) / "records"
+    trained = load_trained_model(directory / "model")
+    model = trained.model
+    model.prenet_noise_seed = prenet_noise_seed
+    _, l1 = teacher_forced_probe(model, records, count)
+    result = {"step": trained.step, "prenet_noise_seed": prenet_noise_seed, "teacher_forced": l1}
+    for name, hard in VARIANTS[variant].decodings:
+        model.hard_inference = hard
+        result[f"free_running_{name or 'default'}"] = free_running_probe(model, records, count)
+    write_json(directory / "probe.json", result)
+    print(json.dumps(result, indent=1))
 
 
 class DiagonalityHistory(keras.callbacks.Callback):
@@ -320,6 +384,7 @@ def collect(out, variants, seeds):
                         "steps": training["step"],
                         "cpu_minutes": training["cpu_seconds"] / 60,
                         "diagonal_at": steps_until_diagonal(history),
+                        "text_reliance": text_reliance(history),
                     }
                 )
             if seed_scores:
@@ -341,6 +406,7 @@ TABLE_EXTRA_COLUMNS = (
     ("steps", "steps", "{:.0f}"),
     ("cpu_minutes", "CPU min", "{:.0f}"),
     ("diagonal_at", "steps until diagonal", "{:.0f}"),
+    ("text_reliance", "text reliance", "{:.0%}"),
 )
 
 
@@ -527,7 +593,7 @@ def run_all(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=("run", "train", "evaluate", "table", "figure"))
+    parser.add_argument("command", choices=("run", "train", "evaluate", "table", "figure", "probe"))
     parser.add_argument("--out", type=Path, default=Path("runs/tts_robustness"))
     parser.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
@@ -550,8 +616,15 @@ def main():
         help="figure: the sentences to show (0-based, in sentences.txt order)",
     )  # fmt: skip
     parser.add_argument("--figure", type=Path, help="figure: the picture to write")
+    parser.add_argument(
+        "--utterances", type=int, default=DIAGONAL_UTTERANCES,
+        help="probe: validation utterances to synthesize",
+    )  # fmt: skip
+    parser.add_argument(
+        "--prenet_noise_seed", type=int, help="probe: decode with the prenet's inference noise"
+    )
     args = parser.parse_args()
-    if args.command in ("train", "evaluate"):
+    if args.command in ("train", "evaluate", "probe"):
         if args.variant is None:
             parser.error(f"{args.command} needs --variant")
         import tensorflow as tf
@@ -565,6 +638,8 @@ def main():
         train_run(args.out, args.variant, args.seed, args.steps, args.cpu_minutes, args.gin_param)
     elif args.command == "evaluate":
         evaluate_run(args.out, args.variant, args.seed, args.plots, args.max_sentences)
+    elif args.command == "probe":
+        probe_run(args.out, args.variant, args.seed, args.utterances, args.prenet_noise_seed)
     elif args.command == "figure":
         if args.figure is None:
             parser.error("figure needs --figure PATH")

@@ -13,6 +13,7 @@ from ttszoo.evaluation.robustness import (
     run_scores,
     spread,
     steps_until_diagonal,
+    text_reliance,
 )
 
 
@@ -113,6 +114,17 @@ def test_steps_until_diagonal_is_the_first_validation_step_over_the_threshold():
     assert steps_until_diagonal(history) == 200  # the default threshold is 0.9
     assert steps_until_diagonal(history, threshold=0.95) == 400
     assert steps_until_diagonal(history, threshold=0.99) is None
+
+
+def test_text_reliance_reads_the_last_validation():
+    history = [
+        {"step": 100, "tf_l1_text": 0.2, "tf_l1_reversed_text": 0.2},
+        {"step": 200, "tf_l1_text": 0.1, "tf_l1_reversed_text": 0.125},
+    ]
+    assert text_reliance(history) == pytest.approx(0.25)
+    assert text_reliance(history[:1]) == pytest.approx(0.0)
+    assert text_reliance([{"step": 100, "diagonality": 0.5}]) is None  # an older history
+    assert text_reliance([]) is None
 
 
 def test_markdown_cells_show_mean_and_spread_and_partial_columns():

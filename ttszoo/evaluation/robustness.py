@@ -10,6 +10,8 @@ docs/transformer_tts.md:
 * ``aggregate(scores)``: each number's mean and spread over the seeds;
 * ``steps_until_diagonal(history)``: the first validation step at which the teacher-forced
   alignment counts as diagonal (``DIAGONAL_BAND``, ``DIAGONAL_THRESHOLD``);
+* ``text_reliance(history)``: how much the last validation's teacher-forced loss grows when
+  each text is reversed (0: the model does not read its text);
 * ``markdown_table(entries)``: the table.
 
 Failure classes come from the evaluator's rows (docs/evaluation.md): ``skip``, ``repeat`` and
@@ -126,6 +128,20 @@ def steps_until_diagonal(history, threshold=DIAGONAL_THRESHOLD):
         if entry["diagonality"] >= threshold:
             return int(entry["step"])
     return None
+
+
+def text_reliance(history):
+    """How much worse the last validation's teacher-forced mel L1 is with reversed texts:
+    ``tf_l1_reversed_text / tf_l1_text - 1`` (``ttszoo.evaluation.text_reliance``), or None
+    when the history holds no such entry. Near 0: the model does not use its text.
+
+    Args:
+      history: the validation entries in training order; the last one is read.
+    """
+    if not history or "tf_l1_reversed_text" not in history[-1]:
+        return None
+    last = history[-1]
+    return last["tf_l1_reversed_text"] / last["tf_l1_text"] - 1
 
 
 def _cell(summary, template, seeds):
