@@ -57,6 +57,7 @@ from ttszoo.evaluation.robustness import (
 )
 
 DIAGONAL_UTTERANCES = 16
+ENCODER_PROBE_TEXTS = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,9 +218,32 @@ def free_running_probe(model, records_dir, count):
     }
 
 
+def encoder_symbol_probe(model, records_dir, count=ENCODER_PROBE_TEXTS):
+    """For each stage of the encoder (``TransformerTTS.encoder_stages``), the accuracy of a
+    linear probe that reads each position's symbol from it (``symbol_probe_accuracy``), over
+    the first ``count`` validation texts; ``"majority"``: always the most frequent symbol."""
+    from ttszoo.data import make_dataset
+    from ttszoo.evaluation import symbol_probe_accuracy
+
+    dataset = make_dataset(records_dir, split="validation", batch_size=1, num_buckets=1)
+    features, symbols = {}, []
+    for batch in dataset.take(count):
+        text = batch["text"][:, : int(batch["text_length"][0])]
+        stages, _ = model.encoder_stages(text)
+        for name, value in stages.items():
+            features.setdefault(name, []).append(value[0].numpy())
+        symbols.append(text[0].numpy())
+    symbols = np.concatenate(symbols)
+    result = {}
+    for name, values in features.items():
+        result[name], result["majority"] = symbol_probe_accuracy(np.concatenate(values), symbols)
+    return result
+
+
 def probe_run(out, variant, seed, count, prenet_noise_seed=None):
     """Both probes on one trained run (its last checkpoint, each of its decodings); prints them
-    and writes ``probe.json`` into the run directory."""
+    and writes ``probe.json`` (``probe_noise<seed>.json`` with the prenet's inference noise)
+    into the run directory."""
     from ttszoo.training.loading import load_trained_model
 
     directory = run_dir(out, variant, seed)
@@ -228,11 +252,17 @@ def probe_run(out, variant, seed, count, prenet_noise_seed=None):
     model = trained.model
     model.prenet_noise_seed = prenet_noise_seed
     _, l1 = teacher_forced_probe(model, records, count)
-    result = {"step": trained.step, "prenet_noise_seed": prenet_noise_seed, "teacher_forced": l1}
+    result = {
+        "step": trained.step,
+        "prenet_noise_seed": prenet_noise_seed,
+        "teacher_forced": l1,
+        "encoder_symbol_accuracy": encoder_symbol_probe(model, records),
+    }
     for name, hard in VARIANTS[variant].decodings:
         model.hard_inference = hard
         result[f"free_running_{name or 'default'}"] = free_running_probe(model, records, count)
-    write_json(directory / "probe.json", result)
+    noise = "" if prenet_noise_seed is None else f"_noise{prenet_noise_seed}"
+    write_json(directory / f"probe{noise}.json", result)
     print(json.dumps(result, indent=1))
 
 

@@ -3,7 +3,11 @@
 import numpy as np
 import pytest
 
-from ttszoo.evaluation.text_reliance import previous_frame_l1, reversed_texts
+from ttszoo.evaluation.text_reliance import (
+    previous_frame_l1,
+    reversed_texts,
+    symbol_probe_accuracy,
+)
 
 
 def test_reversed_texts_keep_padding_in_place():
@@ -28,12 +32,31 @@ def test_previous_frame_l1_known_answers():
     assert previous_frame_l1(two, [4, 2], 1, 0.0) == pytest.approx((7 + 5) / 6)
 
 
+def test_symbol_probe_reads_one_hot_features_and_not_noise():
+    rng = np.random.default_rng(0)
+    symbols = rng.integers(0, 5, size=400)
+    symbols[:5] = np.arange(5)  # every symbol in the fitted half
+    one_hot = np.eye(5)[symbols]
+    accuracy, majority = symbol_probe_accuracy(one_hot, symbols)
+    assert accuracy == 1.0
+    assert majority == pytest.approx(np.bincount(symbols[200:]).max() / 200)
+    # Features that know nothing of the symbol: about chance (1 / 5), never near 1.
+    noise_accuracy, _ = symbol_probe_accuracy(rng.normal(size=(400, 8)), symbols)
+    assert noise_accuracy < 0.35
+    # The symbol mixed with a 50 times larger signal that ignores it: a linear probe still
+    # finds it, since the mixture is linear.
+    mixed = np.concatenate([one_hot + 50 * rng.normal(size=(400, 1)), rng.normal(size=(400, 3))], 1)
+    assert symbol_probe_accuracy(mixed, symbols)[0] > 0.95
+
+
 @pytest.mark.parametrize(
     "call",
     [
         lambda: reversed_texts(np.zeros(3, np.int32), [3]),
         lambda: previous_frame_l1(np.zeros((1, 4)), [4], 1, 0.0),
         lambda: previous_frame_l1(np.zeros((1, 4, 2)), [4], 0, 0.0),
+        lambda: symbol_probe_accuracy(np.zeros((4, 2)), np.zeros(3, int)),
+        lambda: symbol_probe_accuracy(np.zeros((4, 2)), np.zeros(4, int), train_fraction=1.0),
     ],
 )
 def test_bad_shapes_raise_clear_errors(call):

@@ -262,6 +262,25 @@ def test_stop_probability_and_seeded_prenet_noise_in_synthesis():
             model.prenet_noise_seed = bad
 
 
+def test_encoder_stages_end_in_the_memory_that_encode_returns():
+    model = tiny_model(encoder_layers=2)
+    text = tf.constant(tiny_batch()["text"])
+    stages, mask = model.encoder_stages(text)
+    assert list(stages) == [
+        "embedding",
+        "prenet",
+        "positions_added",
+        "block_0",
+        "block_1",
+        "memory",
+    ]
+    memory, encode_mask = model.encode(text)
+    np.testing.assert_array_equal(stages["memory"].numpy(), memory.numpy())
+    np.testing.assert_array_equal(mask.numpy(), encode_mask.numpy())
+    np.testing.assert_array_equal(stages["embedding"].numpy(), model.embedding(text).numpy())
+    assert stages["block_1"].shape == (2, 7, 8)
+
+
 @pytest.mark.parametrize(
     "text_ids, message",
     [

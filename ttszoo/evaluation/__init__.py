@@ -4,7 +4,8 @@
 importable on their own: ``alignment_report`` (skips, repeats, stalls), ``dtw``, the
 mel-cepstral and log-mel features (``utterance_features``, ``mel_cepstra``, ``mcd_costs``)
 the set scores (``ceilings``, ``relative_distance``, ``retrieved``) and the text-reliance
-probes of teacher-forced models (``previous_frame_l1``, ``reversed_texts``).
+probes of teacher-forced models (``previous_frame_l1``, ``reversed_texts``,
+``symbol_probe_accuracy``).
 
 ``Evaluator``, ``evaluate`` and ``distance`` load lazily: the evaluator imports the Synthesizer
 and with it the models, and the diffusion models themselves import ``evaluation.logmel``.
@@ -22,7 +23,11 @@ from ttszoo.evaluation.scoring import (
     retrieved,
 )
 from ttszoo.evaluation.spectral import UtteranceFeatures, mcd_costs, mel_cepstra, utterance_features
-from ttszoo.evaluation.text_reliance import previous_frame_l1, reversed_texts
+from ttszoo.evaluation.text_reliance import (
+    previous_frame_l1,
+    reversed_texts,
+    symbol_probe_accuracy,
+)
 
 __all__ = [
     "LENGTH_BUCKETS",
@@ -45,6 +50,7 @@ __all__ = [
     "relative_distance",
     "retrieved",
     "reversed_texts",
+    "symbol_probe_accuracy",
     "utterance_features",
 ]
 

@@ -9,6 +9,9 @@ it a diagonal alignment. Two numbers tell it apart (docs/evaluation.md, "Text re
   frames of its step, the floor a text-blind model reaches;
 * ``reversed_texts``: each text with its symbols in reverse order (same symbols, same length,
   same padding); a model that reads its text does worse on them, a text-blind one no worse.
+
+And one for the text encoder: ``symbol_probe_accuracy``, how well a linear map recovers each
+position's symbol from an encoder's features.
 """
 
 import numpy as np
@@ -63,3 +66,34 @@ def previous_frame_l1(mel, mel_length, r, go_value):
         total += np.abs(copied - frames).sum()
         count += frames.size
     return total / count
+
+
+def symbol_probe_accuracy(features, symbols, train_fraction=0.5, ridge=1e-2):
+    """Accuracy of a linear probe that reads each position's symbol from its features.
+
+    A ridge regression from the features (plus a constant) to one-hot symbols is fitted on the
+    first ``train_fraction`` of the positions; the accuracy of its argmax is measured on the
+    rest. Pass the positions of whole utterances in order, so that no utterance is in both parts.
+
+    Args:
+      features: ``[K, F]`` one row per text position; symbols: int ``[K]``.
+
+    Returns:
+      ``(accuracy, majority)``: the probe's accuracy on the held-out positions and that of
+      always answering the most frequent held-out symbol.
+    """
+    features = np.asarray(features, np.float64)
+    symbols = np.asarray(symbols)
+    split = int(round(train_fraction * len(symbols)))
+    if features.ndim != 2 or symbols.shape != features.shape[:1] or not 0 < split < len(symbols):
+        raise InvalidInputError(
+            f"symbol_probe_accuracy needs features [K, F] and symbols [K] with positions on both "
+            f"sides of train_fraction={train_fraction}, got {features.shape} and {symbols.shape}."
+        )
+    inputs = np.concatenate([features, np.ones((len(features), 1))], axis=1)
+    targets = np.eye(int(symbols.max()) + 1)[symbols]
+    fit, held_out = inputs[:split], inputs[split:]
+    weights = np.linalg.solve(fit.T @ fit + ridge * np.eye(fit.shape[1]), fit.T @ targets[:split])
+    accuracy = float(np.mean(np.argmax(held_out @ weights, axis=1) == symbols[split:]))
+    majority = float(np.bincount(symbols[split:]).max() / len(held_out))
+    return accuracy, majority

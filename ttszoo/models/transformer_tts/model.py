@@ -394,16 +394,32 @@ class TransformerTTS(AcousticModel):
 
     def encode(self, text_ids, training=False):
         """Text ids [B, N] -> (memory [B, N, D], memory_mask [B, N] bool)."""
+        stages, mask = self.encoder_stages(text_ids, training)
+        return stages["memory"], mask
+
+    def encoder_stages(self, text_ids, training=False):
+        """The encoder, stage by stage: text ids [B, N] -> (stages, memory_mask [B, N] bool).
+
+        ``stages`` maps ``"embedding"`` [B, N, E], ``"prenet"``, ``"positions_added"``,
+        ``"block_0"`` ... (one per encoder block) and ``"memory"`` (what ``encode`` returns),
+        each [B, N, D], in that order: for probes of what each stage keeps of the text
+        (docs/transformer_tts.md).
+        """
         mask = text_ids > 0
-        hidden = self.encoder_prenet(self.embedding(text_ids), valid=mask, training=training)
+        stages = {"embedding": self.embedding(text_ids)}
+        hidden = self.encoder_prenet(stages["embedding"], valid=mask, training=training)
+        stages["prenet"] = hidden
         positions = sinusoidal_encoding(tf.range(tf.shape(text_ids)[1]), self.model_dim)
         scale = tf.cast(self.encoder_position_scale, hidden.dtype)
         hidden = self.input_dropout(
             hidden + scale * tf.cast(positions, hidden.dtype), training=training
         )
-        for block in self.encoder_blocks:
+        stages["positions_added"] = hidden
+        for index, block in enumerate(self.encoder_blocks):
             hidden, _ = block(hidden, valid=mask, training=training)
-        return self.encoder_norm(hidden) * tf.cast(mask, hidden.dtype)[:, :, None], mask
+            stages[f"block_{index}"] = hidden
+        stages["memory"] = self.encoder_norm(hidden) * tf.cast(mask, hidden.dtype)[:, :, None]
+        return stages, mask
 
     def _decoder_inputs(self, frames, positions, training, noise_seed=None):
         hidden = self.decoder_prenet(frames, training=training, noise_seed=noise_seed)
