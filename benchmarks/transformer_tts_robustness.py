@@ -32,7 +32,14 @@ diagonality of its alignment layer's attention (the share of weight within
 ``DIAGONAL_BAND`` of the diagonal, ``ttszoo.evaluation.diagonality``) is averaged over them.
 The first validation step at which the mean reaches ``DIAGONAL_THRESHOLD`` is the run's
 "steps until diagonal" (``ttszoo.evaluation.robustness``). Its resolution is the recipe's
-``train.validate_every``.
+``train.validate_every``. The same pass records the text-reliance probes
+(``teacher_forced_probe``): the L1 with the true texts, with each text reversed, and of
+copying the previous frame; the table's "text reliance" is the reversed texts' excess.
+
+``probe`` asks of one trained run whether it reads (docs/transformer_tts.md, "Why the models do
+not read"): those teacher-forced L1s, a linear probe of each encoder stage for the characters
+(``encoder_symbol_probe``), and the free-running syntheses of validation texts against their
+recorded mels (``free_running_probe``). It writes ``probe.json`` into the run directory.
 """
 
 import argparse
