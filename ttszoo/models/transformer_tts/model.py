@@ -629,9 +629,16 @@ class TransformerTTS(AcousticModel):
             return index + 1, frames[:, -1], state, lengths, finished, *outputs
 
         outputs = (frames_out, alignments_out, stops_out)
-        steps, _, _, lengths, finished, frames_out, alignments_out, stops_out = tf.while_loop(
+        steps, _, _, lengths, finished, *outputs = tf.while_loop(
             keep_going, body, (tf.constant(0), go, state, lengths, finished, *outputs)
         )
+        return self._synthesis_outputs(steps, lengths, finished, *outputs)
+
+    def _synthesis_outputs(self, steps, lengths, finished, frames_out, alignments_out, stops_out):
+        """``synthesize``'s dict from the decoding loop's results: the per-step TensorArrays
+        (frames [B, r, n_mels], alignment [B, N], stop probability [B, r]) become per-frame
+        tensors, the postnet runs and everything after each utterance's end is zero."""
+        r, batch = self.reduction_factor, tf.shape(lengths)[0]
         frames = frames_out.stack()[:steps]  # [steps, B, r, n_mels]
         mel = tf.reshape(tf.transpose(frames, [1, 0, 2, 3]), [batch, steps * r, self.n_mels])
         frame_mask = tf.sequence_mask(lengths, steps * r)
