@@ -247,10 +247,41 @@ def encoder_symbol_probe(model, records_dir, count=ENCODER_PROBE_TEXTS):
     return result
 
 
-def probe_run(out, variant, seed, count, prenet_noise_seed=None):
+def mel_figure(model, records_dir, title, path):
+    """The first validation utterance's recorded mel beside the model's teacher-forced and
+    free-running mels (its current decoding), one panel each."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ttszoo.data import make_dataset
+
+    dataset = make_dataset(records_dir, split="validation", batch_size=1, num_buckets=1)
+    batch = next(iter(dataset))
+    symbols, length = int(batch["text_length"][0]), int(batch["mel_length"][0])
+    teacher_forced = model({key: batch[key] for key in ("text", "mel", "mel_length")})["mel"]
+    synthesis = model.synthesize(batch["text"][:, :symbols])
+    mels = {
+        "recorded": batch["mel"][0, :length],
+        "teacher-forced": teacher_forced[0, :length],
+        "free-running": synthesis["mel"][0, : int(synthesis["mel_length"][0])],
+    }
+    figure, axes = plt.subplots(1, 3, figsize=(12, 2.8), sharey=True)
+    for axis, (name, mel) in zip(axes, mels.items(), strict=True):
+        axis.imshow(np.transpose(mel), origin="lower", aspect="auto", vmin=0, vmax=1)
+        axis.set(title=f"{title}: {name}", xlabel="frame")
+    axes[0].set_ylabel("mel channel")
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+    print(f"Wrote {path}.")
+
+
+def probe_run(out, variant, seed, count, prenet_noise_seed=None, figure=None):
     """Both probes on one trained run (its last checkpoint, each of its decodings); prints them
     and writes ``probe.json`` (``probe_noise<seed>.json`` with the prenet's inference noise)
-    into the run directory."""
+    into the run directory; with ``figure``, also ``mel_figure`` (first decoding)."""
     from ttszoo.training.loading import load_trained_model
 
     directory = run_dir(out, variant, seed)
@@ -268,6 +299,9 @@ def probe_run(out, variant, seed, count, prenet_noise_seed=None):
     for name, hard in VARIANTS[variant].decodings:
         model.hard_inference = hard
         result[f"free_running_{name or 'default'}"] = free_running_probe(model, records, count)
+    if figure is not None:
+        model.hard_inference = VARIANTS[variant].decodings[0][1]
+        mel_figure(model, records, f"{variant}, step {trained.step}", figure)
     noise = "" if prenet_noise_seed is None else f"_noise{prenet_noise_seed}"
     write_json(directory / f"probe{noise}.json", result)
     print(json.dumps(result, indent=1))
@@ -652,7 +686,9 @@ def main():
         "--sentences", nargs="+", type=int, default=[0, 19, 63],
         help="figure: the sentences to show (0-based, in sentences.txt order)",
     )  # fmt: skip
-    parser.add_argument("--figure", type=Path, help="figure: the picture to write")
+    parser.add_argument(
+        "--figure", type=Path, help="figure, probe: the picture to write (needed by figure)"
+    )
     parser.add_argument(
         "--utterances", type=int, default=DIAGONAL_UTTERANCES,
         help="probe: validation utterances to synthesize",
@@ -676,7 +712,9 @@ def main():
     elif args.command == "evaluate":
         evaluate_run(args.out, args.variant, args.seed, args.plots, args.max_sentences)
     elif args.command == "probe":
-        probe_run(args.out, args.variant, args.seed, args.utterances, args.prenet_noise_seed)
+        probe_run(
+            args.out, args.variant, args.seed, args.utterances, args.prenet_noise_seed, args.figure
+        )
     elif args.command == "figure":
         if args.figure is None:
             parser.error("figure needs --figure PATH")
