@@ -146,6 +146,15 @@ class CpuBudget(keras.callbacks.Callback):
         self.record()
 
 
+def validation_utterances(records_dir, count):
+    """The first ``count`` validation utterances of ``records_dir``, one per batch, in order:
+    every probe of a run reads the same ones."""
+    from ttszoo.data import make_dataset
+
+    dataset = make_dataset(records_dir, split="validation", batch_size=1, num_buckets=1)
+    return dataset.take(count)
+
+
 def teacher_forced_probe(model, records_dir, count):
     """The model, teacher-forced with its current r and SMA switch, on the first ``count``
     validation utterances.
@@ -155,13 +164,11 @@ def teacher_forced_probe(model, records_dir, count):
     text reversed (``"reversed_text"``) and of copying the decoder's input frame
     (``"previous_frame"``), pooled over the utterances (``ttszoo.evaluation.text_reliance``).
     """
-    from ttszoo.data import make_dataset
     from ttszoo.evaluation import previous_frame_l1, reversed_texts
 
-    dataset = make_dataset(records_dir, split="validation", batch_size=1, num_buckets=1)
     alignments, errors, frames = [], {"text": 0.0, "reversed_text": 0.0}, 0
     copy_errors = 0.0
-    for batch in dataset.take(count):
+    for batch in validation_utterances(records_dir, count):
         symbols, length = int(batch["text_length"][0]), int(batch["mel_length"][0])
         mel = batch["mel"][0, :length].numpy()
         texts = {"text": batch["text"], "reversed_text": reversed_texts(batch["text"], [symbols])}
@@ -192,12 +199,10 @@ def free_running_probe(model, records_dir, count):
     changes little); ``length_ratio`` (median synthesized over recorded frames) and ``stopped``
     (share ended by the stop token).
     """
-    from ttszoo.data import make_dataset
     from ttszoo.evaluation import dtw, l1_costs
 
-    dataset = make_dataset(records_dir, split="validation", batch_size=1, num_buckets=1)
     recorded, synthesized, stopped = [], [], []
-    for batch in dataset.take(count):
+    for batch in validation_utterances(records_dir, count):
         symbols, length = int(batch["text_length"][0]), int(batch["mel_length"][0])
         outputs = model.synthesize(batch["text"][:, :symbols])
         recorded.append(batch["mel"][0, :length].numpy())
@@ -229,12 +234,10 @@ def encoder_symbol_probe(model, records_dir, count=ENCODER_PROBE_TEXTS):
     """For each stage of the encoder (``TransformerTTS.encoder_stages``), the accuracy of a
     linear probe that reads each position's symbol from it (``symbol_probe_accuracy``), over
     the first ``count`` validation texts; ``"majority"``: always the most frequent symbol."""
-    from ttszoo.data import make_dataset
     from ttszoo.evaluation import symbol_probe_accuracy
 
-    dataset = make_dataset(records_dir, split="validation", batch_size=1, num_buckets=1)
     features, symbols = {}, []
-    for batch in dataset.take(count):
+    for batch in validation_utterances(records_dir, count):
         text = batch["text"][:, : int(batch["text_length"][0])]
         stages, _ = model.encoder_stages(text)
         for name, value in stages.items():
@@ -255,10 +258,7 @@ def mel_figure(model, records_dir, title, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ttszoo.data import make_dataset
-
-    dataset = make_dataset(records_dir, split="validation", batch_size=1, num_buckets=1)
-    batch = next(iter(dataset))
+    batch = next(iter(validation_utterances(records_dir, 1)))
     symbols, length = int(batch["text_length"][0]), int(batch["mel_length"][0])
     teacher_forced = model({key: batch[key] for key in ("text", "mel", "mel_length")})["mel"]
     synthesis = model.synthesize(batch["text"][:, :symbols])

@@ -12,9 +12,9 @@ from transformer_tts_robustness import (  # noqa: E402
     encoder_symbol_probe,
     free_running_probe,
     teacher_forced_probe,
+    validation_utterances,
 )
 
-from ttszoo.data import make_dataset  # noqa: E402
 from ttszoo.evaluation import previous_frame_l1  # noqa: E402
 from ttszoo.models.transformer_tts.model import TransformerTTS  # noqa: E402
 
@@ -26,18 +26,13 @@ TINY = dict(
 )  # fmt: skip
 
 
-def _validation(records, count):
-    dataset = make_dataset(records, split="validation", batch_size=1, num_buckets=1)
-    return list(dataset.take(count))
-
-
 @pytest.fixture(scope="module")
 def model():
     return TransformerTTS(**TINY)
 
 
 def test_teacher_forced_probe_pools_frames_and_reverses_texts(model, demo_records_dir):
-    batches = _validation(demo_records_dir, 2)
+    batches = list(validation_utterances(demo_records_dir, 2))
     alignments, l1 = teacher_forced_probe(model, demo_records_dir, 2)
     assert len(alignments) == 2
     lengths = [int(batch["mel_length"][0]) for batch in batches]
@@ -58,7 +53,7 @@ def test_free_running_probe_of_a_model_that_stops_at_once(model, demo_records_di
     bias[2::3] = 20.0  # the stop class wins on the first frame
     model.stop_projection.bias.assign(bias)
     result = free_running_probe(model, demo_records_dir, 2)
-    lengths = [int(b["mel_length"][0]) for b in _validation(demo_records_dir, 2)]
+    lengths = [int(b["mel_length"][0]) for b in list(validation_utterances(demo_records_dir, 2))]
     assert result["utterances"] == 2 and result["stopped"] == 1.0
     assert result["frame_change"] == 0.0  # one frame each
     assert result["length_ratio"] == pytest.approx(np.median([1 / t for t in lengths]))
