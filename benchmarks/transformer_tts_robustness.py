@@ -20,7 +20,7 @@ fixed r. The budget is ``--steps`` (default: the recipe's ``train.steps``) and, 
 ``--cpu_minutes``: the run stops once its process has used that much CPU time (all of it:
 start-up, tracing, validation), whichever comes first.
 
-``--out`` holds ``records/`` (the corpus, preprocessed), ``references/`` (the eSpeak NG
+``--out`` holds ``records/`` (the corpus, preprocessed into eSpeak NG phonemes, ``SYMBOLS``), ``references/`` (the eSpeak NG
 renderings), ``sentences.txt``, ``runs/<variant>/seed<k>/`` (``model/``, ``training.json``,
 ``diagonality.json``, ``eval_<decoding>/report.{md,json}``, ``evaluation.json``) and the table,
 ``robustness.md`` and ``robustness.json``. ``figure`` draws the alignments of a few sentences
@@ -64,6 +64,9 @@ from ttszoo.evaluation.robustness import (
 )
 
 DIAGONAL_UTTERANCES = 16
+# The recipes' text symbols: the decoder learns to read phonemes far sooner than characters
+# (docs/transformer_tts.md, "Why the models do not read", point 9).
+SYMBOLS = "phonemes"
 ENCODER_PROBE_TEXTS = 100
 
 
@@ -282,6 +285,7 @@ def probe_run(out, variant, seed, count, prenet_noise_seed=None, figure=None):
     """Both probes on one trained run (its last checkpoint, each of its decodings); prints them
     and writes ``probe.json`` (``probe_noise<seed>.json`` with the prenet's inference noise)
     into the run directory; with ``figure``, also ``mel_figure`` (first decoding)."""
+    from ttszoo.evaluation import attention_spread
     from ttszoo.training.loading import load_trained_model
 
     directory = run_dir(out, variant, seed)
@@ -289,11 +293,15 @@ def probe_run(out, variant, seed, count, prenet_noise_seed=None, figure=None):
     trained = load_trained_model(directory / "model")
     model = trained.model
     model.prenet_noise_seed = prenet_noise_seed
-    _, l1 = teacher_forced_probe(model, records, count)
+    alignments, l1 = teacher_forced_probe(model, records, count)
     result = {
         "step": trained.step,
         "prenet_noise_seed": prenet_noise_seed,
         "teacher_forced": l1,
+        "teacher_forced_attention": {
+            "focus_rate": float(np.mean([a.max(axis=0).mean() for a in alignments])),
+            "spread_symbols": float(np.mean([attention_spread(a) for a in alignments])),
+        },
         "encoder_symbol_accuracy": encoder_symbol_probe(model, records),
     }
     for name, hard in VARIANTS[variant].decodings:
@@ -345,7 +353,7 @@ def train_run(out, variant, seed, steps, cpu_minutes, params):
 
     directory = run_dir(out, variant, seed)
     directory.mkdir(parents=True, exist_ok=True)
-    records = Path(out) / "records"
+    records = prepare_records(out)
     spec = VARIANTS[variant]
     keras.utils.set_random_seed(seed)
     bindings = [f'RECORDS_DIR = "{records}"', f"ttszoo.data.make_dataset.seed = {seed}"]
@@ -587,16 +595,31 @@ def alignment_figure(out, variants, seed, picks, path):
 # The driver.
 
 
-def prepare_records(out, corpus_dir):
+def prepare_records(out, corpus_dir=None):
     """Preprocesses the large demo corpus (built into ``out/corpus`` unless ``corpus_dir`` holds
-    it) into ``out/records``, once."""
+    it) into ``out/records`` with the recipes' ``SYMBOLS``, once; refuses records made with
+    other symbols."""
     from ttszoo.data import build_demo_corpus, preprocess_corpus
+    from ttszoo.text import Tokenizer
 
     records = Path(out) / "records"
-    if not (records / "features.json").exists():
+    features = read_json(records / "features.json")
+    if features is None:
         corpus = build_demo_corpus(corpus_dir or Path(out) / "corpus", size="large", progress=False)
         preprocess_corpus(
-            corpus, records, num_workers=1, include=(), validation_fraction=0.05, progress=False
+            corpus,
+            records,
+            tokenizer=Tokenizer(symbols=SYMBOLS),
+            num_workers=1,
+            include=(),
+            validation_fraction=0.05,
+            progress=False,
+        )
+    elif features["tokenizer"]["symbols"] != SYMBOLS:
+        raise SystemExit(
+            f"{records} holds records of {features['tokenizer']['symbols']}, but the recipes "
+            f"read eSpeak NG {SYMBOLS} (VOCAB_SIZE = 101). Remove {records} to have them made "
+            "again, or give another --out."
         )
     return records
 

@@ -1,4 +1,5 @@
-"""The robustness benchmark's probes on a tiny untrained Transformer TTS and the demo records."""
+"""The robustness benchmark's probes on a tiny untrained Transformer TTS and the demo records, and
+its records check."""
 
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from transformer_tts_robustness import (  # noqa: E402
     encoder_symbol_probe,
     free_running_probe,
+    prepare_records,
     teacher_forced_probe,
     validation_utterances,
 )
@@ -71,3 +73,19 @@ def test_encoder_symbol_probe_reports_every_stage(model, demo_records_dir):
         "memory",
     ]
     assert all(0.0 <= value <= 1.0 for value in result.values())
+
+
+def test_records_of_other_symbols_are_refused_with_the_fix(tmp_path):
+    records = tmp_path / "records"
+    records.mkdir()
+    (records / "features.json").write_text('{"tokenizer": {"symbols": "characters"}}')
+    with pytest.raises(SystemExit, match=r"characters.*phonemes.*Remove .*records"):
+        prepare_records(tmp_path)
+
+
+def test_records_of_the_recipes_symbols_are_kept(tmp_path):
+    records = tmp_path / "records"
+    records.mkdir()
+    (records / "features.json").write_text('{"tokenizer": {"symbols": "phonemes"}}')
+    assert prepare_records(tmp_path) == records
+    assert sorted(path.name for path in records.iterdir()) == ["features.json"]

@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from ttszoo.evaluation.alignment import alignment_report, diagonality, failure_rates
+from ttszoo.evaluation.alignment import (
+    alignment_report,
+    attention_spread,
+    diagonality,
+    failure_rates,
+)
 
 
 def path_alignment(path, symbols):
@@ -103,3 +108,15 @@ def test_a_forced_end_is_a_skip_and_a_forced_jump_is_not():
     assert alignment_report(path_alignment(path, 10), forced=forced)["skip"]
     with pytest.raises(ValueError, match="one flag per output"):
         alignment_report(path_alignment(path, 10), forced=np.zeros(3, bool))
+
+
+def test_attention_spread_by_hand():
+    # One-hot columns read one symbol each; a column split evenly between symbols 1 and 3 has
+    # mean 2 and standard deviation 1; a uniform column over 4 symbols, sqrt(1.25).
+    assert attention_spread(path_alignment([0, 2, 3], 4)) == 0.0
+    split = np.array([[0.0], [0.5], [0.0], [0.5]])
+    uniform = np.full((4, 1), 0.25)
+    assert attention_spread(split) == pytest.approx(1.0)
+    assert attention_spread(np.concatenate([split, uniform], axis=1)) == pytest.approx(
+        (1.0 + np.sqrt(1.25)) / 2
+    )

@@ -1,9 +1,9 @@
 """Evaluation: does a model say its text? Alignment failures, distances to references, reports.
 
 ``evaluate`` / ``Evaluator`` run ``ttszoo evaluate`` (docs/evaluation.md); the pieces are
-importable on their own: ``alignment_report`` (skips, repeats, stalls), ``dtw``, the
-mel-cepstral and log-mel features (``utterance_features``, ``mel_cepstra``, ``mcd_costs``)
-the set scores (``ceilings``, ``relative_distance``, ``retrieved``) and the text-reliance
+importable on their own: ``alignment_report`` (skips, repeats, stalls), ``attention_spread``,
+``dtw``, the mel-cepstral and log-mel features (``utterance_features``, ``mel_cepstra``,
+``mcd_costs``), the set scores (``ceilings``, ``relative_distance``, ``retrieved``) and the text-reliance
 probes of teacher-forced models (``previous_frame_l1``, ``reversed_texts``,
 ``symbol_probe_accuracy``).
 
@@ -13,7 +13,12 @@ and with it the models, and the diffusion models themselves import ``evaluation.
 
 import importlib
 
-from ttszoo.evaluation.alignment import alignment_report, diagonality, failure_rates
+from ttszoo.evaluation.alignment import (
+    alignment_report,
+    attention_spread,
+    diagonality,
+    failure_rates,
+)
 from ttszoo.evaluation.dtw import Warping, dtw, euclidean_costs, l1_costs
 from ttszoo.evaluation.scoring import (
     LENGTH_BUCKETS,
@@ -35,6 +40,7 @@ __all__ = [
     "UtteranceFeatures",
     "Warping",
     "alignment_report",
+    "attention_spread",
     "ceilings",
     "diagonality",
     "distance",

@@ -24,7 +24,8 @@ attention along cannot hide a stalled model.
 
 Two soft measures describe how clean the alignment is: the focus rate (mean over outputs of
 the largest weight; Ren et al. 2019, FastSpeech) and the diagonality (share of the weight within
-``band`` of the diagonal ``n / N = t / T``).
+``band`` of the diagonal ``n / N = t / T``). ``attention_spread`` says how many symbols each
+output reads: the standard deviation of the symbol index under its weights.
 """
 
 import numpy as np
@@ -52,6 +53,21 @@ def diagonality(alignment, band=0.2):
     )
     total = alignment.sum()
     return float(alignment[distance <= band].sum() / total) if total > 0 else 0.0
+
+
+def attention_spread(alignment):
+    """Mean over outputs of the standard deviation, in symbols, of the symbol index under each
+    output's weights: 0 for one-hot attention, about ``N / sqrt(12)`` for uniform attention over
+    ``N`` symbols.
+
+    Args:
+      alignment: [N, T] weights of the valid symbols and outputs; each column sums to 1.
+    """
+    alignment = np.asarray(alignment, np.float64)
+    symbols = np.arange(alignment.shape[0], dtype=np.float64)[:, None]
+    mean = (alignment * symbols).sum(axis=0)
+    variance = (alignment * (symbols - mean) ** 2).sum(axis=0)
+    return float(np.sqrt(variance).mean())
 
 
 def _checked_inputs(alignment, forced, length_tolerance):
