@@ -418,8 +418,12 @@ def sentences_and_references(out, max_sentences=None):
     return sentences, paths
 
 
-def evaluate_run(out, variant, seed, plots, max_sentences=None):
-    """Evaluates one trained run with each of its decodings; writes ``evaluation.json``."""
+def evaluate_run(out, variant, seed, plots, max_sentences=None, prenet_noise_seed=None):
+    """Evaluates one trained run with each of its decodings; writes ``evaluation.json``.
+
+    With ``prenet_noise_seed`` the decodings keep the prenet's dropout on and go to
+    ``eval_<decoding>_noise<seed>``, outside the table (``evaluation.json`` is left alone).
+    """
     from ttszoo import Synthesizer
     from ttszoo.evaluation import Evaluator
 
@@ -427,13 +431,17 @@ def evaluate_run(out, variant, seed, plots, max_sentences=None):
     sentences, references = sentences_and_references(out, max_sentences)
     synthesizer = Synthesizer.from_model_dirs(directory / "model")
     model = synthesizer.acoustic.model
+    model.prenet_noise_seed = prenet_noise_seed
+    noise = "" if prenet_noise_seed is None else f"_noise{prenet_noise_seed}"
     for name, hard in VARIANTS[variant].decodings:
         model.hard_inference = hard
         evaluator = Evaluator(synthesizer, plots=plots, progress=False)
-        evaluator.evaluate(sentences, references, directory / f"eval_{name or 'default'}")
-    write_json(
-        directory / "evaluation.json", {"step": synthesizer.acoustic.step, "sentences": sentences}
-    )
+        evaluator.evaluate(sentences, references, directory / f"eval_{name or 'default'}{noise}")
+    if prenet_noise_seed is None:
+        write_json(
+            directory / "evaluation.json",
+            {"step": synthesizer.acoustic.step, "sentences": sentences},
+        )
 
 
 # The table.
@@ -717,7 +725,9 @@ def main():
         help="probe: validation utterances to synthesize",
     )  # fmt: skip
     parser.add_argument(
-        "--prenet_noise_seed", type=int, help="probe: decode with the prenet's inference noise"
+        "--prenet_noise_seed",
+        type=int,
+        help="probe, evaluate: decode with the prenet's inference noise",
     )
     args = parser.parse_args()
     if args.command in ("train", "evaluate", "probe"):
@@ -733,7 +743,10 @@ def main():
     elif args.command == "train":
         train_run(args.out, args.variant, args.seed, args.steps, args.cpu_minutes, args.gin_param)
     elif args.command == "evaluate":
-        evaluate_run(args.out, args.variant, args.seed, args.plots, args.max_sentences)
+        evaluate_run(
+            args.out, args.variant, args.seed, args.plots, args.max_sentences,
+            args.prenet_noise_seed,
+        )  # fmt: skip
     elif args.command == "probe":
         probe_run(
             args.out, args.variant, args.seed, args.utterances, args.prenet_noise_seed, args.figure
