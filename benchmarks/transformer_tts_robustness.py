@@ -20,7 +20,8 @@ fixed r. The budget is ``--steps`` (default: the recipe's ``train.steps``) and, 
 ``--cpu_minutes``: the run stops once its process has used that much CPU time (all of it:
 start-up, tracing, validation), whichever comes first.
 
-``--out`` holds ``records/`` (the corpus, preprocessed into eSpeak NG phonemes, ``SYMBOLS``), ``references/`` (the eSpeak NG
+``--out`` holds ``records/`` (the corpus, preprocessed into eSpeak NG phonemes, or characters
+with ``--symbols characters``), ``references/`` (the eSpeak NG
 renderings), ``sentences.txt``, ``runs/<variant>/seed<k>/`` (``model/``, ``training.json``,
 ``diagonality.json``, ``eval_<decoding>/report.{md,json}``, ``evaluation.json``) and the table,
 ``robustness.md`` and ``robustness.json``. ``figure`` draws the alignments of a few sentences
@@ -65,8 +66,8 @@ from ttszoo.evaluation.robustness import (
 
 DIAGONAL_UTTERANCES = 16
 # The recipes' text symbols: the decoder learns to read phonemes far sooner than characters
-# (docs/transformer_tts.md, "Why the models do not read", point 9).
-SYMBOLS = "phonemes"
+# (docs/transformer_tts.md, "A recipe that reads"). Characters need VOCAB_SIZE = 40.
+SYMBOLS = ("phonemes", "characters")
 ENCODER_PROBE_TEXTS = 100
 
 
@@ -346,14 +347,14 @@ class DiagonalityHistory(keras.callbacks.Callback):
         write_json(self.path, self.history)
 
 
-def train_run(out, variant, seed, steps, cpu_minutes, params):
+def train_run(out, variant, seed, steps, cpu_minutes, params, symbols=SYMBOLS[0]):
     """Trains (or resumes) one run; writes ``training.json`` with ``done: true`` at the end."""
     import gin
     from ttszoo.training import parse_gin, train
 
     directory = run_dir(out, variant, seed)
     directory.mkdir(parents=True, exist_ok=True)
-    records = prepare_records(out)
+    records = prepare_records(out, symbols)
     spec = VARIANTS[variant]
     keras.utils.set_random_seed(seed)
     bindings = [f'RECORDS_DIR = "{records}"', f"ttszoo.data.make_dataset.seed = {seed}"]
@@ -603,10 +604,10 @@ def alignment_figure(out, variants, seed, picks, path):
 # The driver.
 
 
-def prepare_records(out, corpus_dir=None):
+def prepare_records(out, symbols, corpus_dir=None):
     """Preprocesses the large demo corpus (built into ``out/corpus`` unless ``corpus_dir`` holds
-    it) into ``out/records`` with the recipes' ``SYMBOLS``, once; refuses records made with
-    other symbols."""
+    it) into ``out/records`` with ``symbols`` (one of ``SYMBOLS``), once; refuses records made
+    with other symbols."""
     from ttszoo.data import build_demo_corpus, preprocess_corpus
     from ttszoo.text import Tokenizer
 
@@ -617,17 +618,18 @@ def prepare_records(out, corpus_dir=None):
         preprocess_corpus(
             corpus,
             records,
-            tokenizer=Tokenizer(symbols=SYMBOLS),
+            tokenizer=Tokenizer(symbols=symbols),
             num_workers=1,
             include=(),
             validation_fraction=0.05,
             progress=False,
         )
-    elif features["tokenizer"]["symbols"] != SYMBOLS:
+    elif features["tokenizer"]["symbols"] != symbols:
+        found = features["tokenizer"]["symbols"]
         raise SystemExit(
-            f"{records} holds records of {features['tokenizer']['symbols']}, but the recipes "
-            f"read eSpeak NG {SYMBOLS} (VOCAB_SIZE = 101). Remove {records} to have them made "
-            "again, or give another --out."
+            f"{records} holds records of {found}, not {symbols}. Give --symbols {found} to use "
+            f"them (the recipes read phonemes; characters need --gin_param 'VOCAB_SIZE = 40'), "
+            f"or remove {records} to have them made again, or give another --out."
         )
     return records
 
@@ -664,10 +666,10 @@ def run_jobs(commands, jobs):
 def run_all(args):
     """Prepares the data, trains and evaluates what is missing, and writes the table."""
     budget = {"steps": args.steps, "cpu_minutes": args.cpu_minutes, "gin_params": args.gin_param}
-    prepare_records(args.out, args.corpus_dir)
+    prepare_records(args.out, args.symbols, args.corpus_dir)
     sentences, _ = sentences_and_references(args.out, args.max_sentences)
     me = [sys.executable, str(Path(__file__).resolve()), "--out", str(args.out)]
-    common = ["--threads", str(args.threads)]
+    common = ["--threads", str(args.threads), "--symbols", args.symbols]
     if args.steps:
         common += ["--steps", str(args.steps)]
     if args.cpu_minutes is not None:
@@ -706,6 +708,9 @@ def main():
     parser.add_argument("--jobs", type=int, default=1, help="runs side by side")
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow threads per run")
     parser.add_argument("--corpus_dir", type=Path, help="an already built large demo corpus")
+    parser.add_argument(
+        "--symbols", choices=SYMBOLS, default=SYMBOLS[0], help="the records' text symbols"
+    )
     parser.add_argument("--plots", action="store_true", help="one picture per sentence")
     parser.add_argument(
         "--max_sentences", type=int, help="evaluate on this many held-out sentences (a quick check)"
@@ -741,7 +746,10 @@ def main():
     if args.command == "run":
         run_all(args)
     elif args.command == "train":
-        train_run(args.out, args.variant, args.seed, args.steps, args.cpu_minutes, args.gin_param)
+        train_run(
+            args.out, args.variant, args.seed, args.steps, args.cpu_minutes, args.gin_param,
+            args.symbols,
+        )  # fmt: skip
     elif args.command == "evaluate":
         evaluate_run(
             args.out, args.variant, args.seed, args.plots, args.max_sentences,

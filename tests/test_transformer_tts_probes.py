@@ -79,13 +79,13 @@ def test_records_of_other_symbols_are_refused_with_the_fix(tmp_path):
     records = tmp_path / "records"
     records.mkdir()
     (records / "features.json").write_text('{"tokenizer": {"symbols": "characters"}}')
-    with pytest.raises(SystemExit, match=r"characters.*phonemes.*Remove .*records"):
-        prepare_records(tmp_path)
+    with pytest.raises(SystemExit, match=r"characters, not phonemes.*--symbols characters"):
+        prepare_records(tmp_path, "phonemes")
 
 
 def test_records_of_the_recipes_symbols_are_kept(tmp_path):
     records = tmp_path / "records"
     records.mkdir()
     (records / "features.json").write_text('{"tokenizer": {"symbols": "phonemes"}}')
-    assert prepare_records(tmp_path) == records
+    assert prepare_records(tmp_path, "phonemes") == records
     assert sorted(path.name for path in records.iterdir()) == ["features.json"]
