@@ -286,7 +286,7 @@ def probe_run(out, variant, seed, count, prenet_noise_seed=None, figure=None):
     """Both probes on one trained run (its last checkpoint, each of its decodings); prints them
     and writes ``probe.json`` (``probe_noise<seed>.json`` with the prenet's inference noise)
     into the run directory; with ``figure``, also ``mel_figure`` (first decoding)."""
-    from ttszoo.evaluation import attention_spread
+    from ttszoo.evaluation import attention_spread, focus_rate
     from ttszoo.training.loading import load_trained_model
 
     directory = run_dir(out, variant, seed)
@@ -300,7 +300,7 @@ def probe_run(out, variant, seed, count, prenet_noise_seed=None, figure=None):
         "prenet_noise_seed": prenet_noise_seed,
         "teacher_forced": l1,
         "teacher_forced_attention": {
-            "focus_rate": float(np.mean([a.max(axis=0).mean() for a in alignments])),
+            "focus_rate": float(np.mean([focus_rate(a) for a in alignments])),
             "spread_symbols": float(np.mean([attention_spread(a) for a in alignments])),
         },
         "encoder_symbol_accuracy": encoder_symbol_probe(model, records),

@@ -8,6 +8,7 @@ from ttszoo.evaluation.alignment import (
     attention_spread,
     diagonality,
     failure_rates,
+    focus_rate,
 )
 
 
@@ -120,3 +121,9 @@ def test_attention_spread_by_hand():
     assert attention_spread(np.concatenate([split, uniform], axis=1)) == pytest.approx(
         (1.0 + np.sqrt(1.25)) / 2
     )
+
+
+def test_focus_rate_by_hand():
+    # Largest weights 1, 0.5 and 0.25: their mean.
+    columns = np.array([[1.0, 0.5, 0.25], [0.0, 0.5, 0.25], [0.0, 0.0, 0.25], [0.0, 0.0, 0.25]])
+    assert focus_rate(columns) == pytest.approx((1.0 + 0.5 + 0.25) / 3)

@@ -1,11 +1,11 @@
 """Evaluation: does a model say its text? Alignment failures, distances to references, reports.
 
 ``evaluate`` / ``Evaluator`` run ``ttszoo evaluate`` (docs/evaluation.md); the pieces are
-importable on their own: ``alignment_report`` (skips, repeats, stalls), ``attention_spread``,
-``dtw``, the mel-cepstral and log-mel features (``utterance_features``, ``mel_cepstra``,
-``mcd_costs``), the set scores (``ceilings``, ``relative_distance``, ``retrieved``) and the text-reliance
-probes of teacher-forced models (``previous_frame_l1``, ``reversed_texts``,
-``symbol_probe_accuracy``).
+importable on their own: ``alignment_report`` (skips, repeats, stalls), ``focus_rate``,
+``attention_spread``, ``dtw``, the mel-cepstral and log-mel features (``utterance_features``,
+``mel_cepstra``, ``mcd_costs``), the set scores (``ceilings``, ``relative_distance``,
+``retrieved``) and the text-reliance probes of teacher-forced models (``previous_frame_l1``,
+``reversed_texts``, ``symbol_probe_accuracy``).
 
 ``Evaluator``, ``evaluate`` and ``distance`` load lazily: the evaluator imports the Synthesizer
 and with it the models, and the diffusion models themselves import ``evaluation.logmel``.
@@ -18,6 +18,7 @@ from ttszoo.evaluation.alignment import (
     attention_spread,
     diagonality,
     failure_rates,
+    focus_rate,
 )
 from ttszoo.evaluation.dtw import Warping, dtw, euclidean_costs, l1_costs
 from ttszoo.evaluation.scoring import (
@@ -48,6 +49,7 @@ __all__ = [
     "euclidean_costs",
     "evaluate",
     "failure_rates",
+    "focus_rate",
     "l1_costs",
     "length_bucket",
     "mcd_costs",

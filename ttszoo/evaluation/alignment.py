@@ -55,6 +55,11 @@ def diagonality(alignment, band=0.2):
     return float(alignment[distance <= band].sum() / total) if total > 0 else 0.0
 
 
+def focus_rate(alignment):
+    """Mean over outputs of the largest weight of a ``[N, T]`` alignment (1 = one-hot)."""
+    return float(np.asarray(alignment, np.float64).max(axis=0).mean())
+
+
 def attention_spread(alignment):
     """Mean over outputs of the standard deviation, in symbols, of the symbol index under each
     output's weights: 0 for one-hot attention, about ``N / sqrt(12)`` for uniform attention over
@@ -167,7 +172,7 @@ def alignment_report(
         "no_stop": no_stop,
         "failed": skip or repeat or stall or no_stop,
         "longest_stall": longest_stall,
-        "focus_rate": float(alignment.max(axis=0).mean()),
+        "focus_rate": focus_rate(alignment),
         "diagonality": diagonality(alignment, band),
     }
 
