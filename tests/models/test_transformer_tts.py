@@ -344,6 +344,48 @@ def test_mixed_bfloat16_losses_are_float32_and_close():
     np.testing.assert_allclose(losses["loss"].numpy(), expected, rtol=0.05)
 
 
+def _sampling_model(rate):
+    """A model without dropout (its first pass is deterministic), compiled with an optimizer."""
+    model = tiny_model(dropout=0.0, decoder_prenet_dropout=0.0, initial_reduction_factor=1)
+    model.scheduled_sampling_rate = rate
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    return model
+
+
+def test_scheduled_sampling_mixes_recorded_and_predicted_frames():
+    batch = tiny_batch(frames=400)
+    inputs = {key: batch[key] for key in ("text", "mel", "mel_length")}
+    model = _sampling_model(0.25)
+    predicted = model(inputs, training=True)["mel_before"].numpy()
+    frames = model.scheduled_sampling_frames(inputs).numpy()
+    from_prediction = np.all(frames == predicted, axis=-1)
+    from_recording = np.all(frames == batch["mel"], axis=-1)
+    assert np.all(from_prediction | from_recording)
+    assert 0.2 < from_prediction.mean() < 0.3
+    # The same step draws the same frames; the next step others.
+    np.testing.assert_array_equal(model.scheduled_sampling_frames(inputs).numpy(), frames)
+    model.optimizer.iterations.assign_add(1)
+    assert not np.array_equal(model.scheduled_sampling_frames(inputs).numpy(), frames)
+
+
+def test_scheduled_sampling_loss_reads_predictions_and_targets_the_recording():
+    batch = tiny_batch()
+    inputs = {key: batch[key] for key in ("text", "mel", "mel_length")}
+    model = _sampling_model(1.0)
+    predicted = model(inputs, training=True)["mel_before"]
+    outputs = model({**inputs, "decoder_mel": predicted}, training=True)
+    mask = np.arange(batch["mel"].shape[1]) < batch["mel_length"][:, None]
+    expected = np.abs(outputs["mel"].numpy() - batch["mel"]).mean(-1)[mask].mean()
+    losses = model.compute_losses(batch, training=True)
+    np.testing.assert_allclose(losses["mel_l1"].numpy(), expected, rtol=1e-5)
+    teacher_forced = model.compute_losses(batch, training=False)["mel_l1"].numpy()
+    assert abs(teacher_forced - expected) > 1e-4
+    uncompiled = tiny_model()
+    uncompiled.scheduled_sampling_rate = 0.5
+    with pytest.raises(ValueError, match="compile"):
+        uncompiled.compute_losses(batch, training=True)
+
+
 @pytest.mark.slow
 def test_jit_compiled_training_step_with_sma_on():
     # About 30 s of XLA compilation on a free 2-core CPU (100 s under load): the layers'

@@ -128,6 +128,20 @@ def test_diagonal_forcing_is_on_before_end_step_only():
     assert model.traced[-1] is False and True in model.traced
 
 
+def test_scheduled_sampling_sets_its_rate_from_start_step():
+    model = ForcedModel()
+    model.scheduled_sampling_rate = 0.0
+    model.compile(optimizer="adam", loss="mse")
+    data = np.ones((8, 2), np.float32)
+    sampling = callbacks.ScheduledSampling(start_step=3, rate=0.25)
+    recorder = Recorder(lambda m: m.scheduled_sampling_rate)
+    model.fit(data, data, batch_size=2, epochs=1, callbacks=[sampling, recorder], verbose=0)
+    assert [rate for rate, _ in recorder.values] == [0.0, 0.0, 0.0, 0.25]
+    for rate in (-0.1, 1.5, True, "half"):
+        with pytest.raises(ValueError, match=r"rate must be a number in \[0, 1\]"):
+            callbacks.ScheduledSampling(0, rate)
+
+
 def test_a_switch_needs_its_attribute_on_the_model():
     model = keras.Sequential([keras.layers.Dense(2)])
     model.compile(optimizer="adam", loss="mse")

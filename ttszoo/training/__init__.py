@@ -8,6 +8,7 @@ from ttszoo.training.callbacks import (
     DiagonalAttentionForcing,
     MonotonicAttentionSwitch,
     ReductionFactorCallback,
+    ScheduledSampling,
     StepSwitch,
     SwitchAtStep,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "NoamSchedule",
     "ReductionFactorCallback",
     "ScaledFromStep",
+    "ScheduledSampling",
     "StepSwitch",
     "SwitchAtStep",
     "TrainedModel",

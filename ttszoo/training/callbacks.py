@@ -1,8 +1,9 @@
 """Training callbacks that switch a model's trace-time settings at given global steps.
 
-Transformer TTS trains with three settings that are Python values read when the training step
+Transformer TTS trains with four settings that are Python values read when the training step
 is traced: the reduction factor ``r`` of its ``ReductionProjection`` layers, the ``monotonic``
-switch of its ``StepwiseMonotonicMultiHeadAttention`` layers and its ``diagonal_forcing`` flag.
+switch of its ``StepwiseMonotonicMultiHeadAttention`` layers, its ``diagonal_forcing`` flag and
+its ``scheduled_sampling_rate``.
 Each callback here derives from ``StepSwitch``: it reads the global step
 (``model.optimizer.iterations``) at the start of training, so a resumed run starts in the right
 state, and before every training batch, and when the step calls for another value it sets it on
@@ -13,7 +14,8 @@ instead, so it needs no rebuild; a custom loop passes ``on_change`` to re-create
 ``tf.function``.
 
 The callbacks are registered with gin here, under ``ttszoo.training`` (gin files name them
-``ReductionFactorCallback``, ``MonotonicAttentionSwitch`` and ``DiagonalAttentionForcing``).
+``ReductionFactorCallback``, ``MonotonicAttentionSwitch``, ``DiagonalAttentionForcing`` and
+``ScheduledSampling``).
 """
 
 import keras
@@ -208,3 +210,34 @@ class DiagonalAttentionForcing(SwitchAtStep):
         _check_step("end_step", end_step)
         super().__init__(end_step, before=True, after=False, on_change=on_change)
         self.end_step = end_step
+
+
+@gin.register(module="ttszoo.training")
+class ScheduledSampling(SwitchAtStep):
+    """Sets the model's ``scheduled_sampling_rate`` to ``rate`` from ``start_step`` on.
+
+    From then on a training step first predicts the mel teacher-forced and feeds the decoder
+    that prediction in place of the recorded frame with probability ``rate`` (two-pass scheduled
+    sampling, docs/references.md, Transformer TTS): the decoder learns to read, and to decide
+    when to move on in the text, from frames like its own at inference. Before ``start_step``
+    the model keeps the rate it was built with (0: plain teacher forcing). A step costs about
+    one more forward pass while the rate is above 0.
+
+    Args:
+      start_step: the global step (int >= 0) from which ``rate`` applies.
+      rate: the share of decoder input frames taken from the prediction, in [0, 1].
+      on_change: optional ``on_change(step, rate)``, see ``StepSwitch``.
+    """
+
+    attribute = "scheduled_sampling_rate"
+
+    def __init__(self, start_step, rate, on_change=None):
+        _check_step("start_step", start_step)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+            raise InvalidInputError(
+                f"rate must be a number in [0, 1] (the share of predicted decoder inputs), "
+                f"got {rate!r}."
+            )
+        super().__init__(start_step, before=None, after=float(rate), on_change=on_change)
+        self.start_step = start_step
+        self.rate = float(rate)

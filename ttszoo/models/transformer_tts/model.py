@@ -7,10 +7,11 @@ Liang et al. 2020, "Enhancing Monotonicity for Robust Autoregressive Transformer
 reduction-factor schedule, static ``max_r`` projection and 3-class stop token of
 as-ideas/TransformerTTS (docs/references.md, Reduction factor). See docs/transformer_tts.md.
 
-Three Python constants are baked into a traced training step and listed in
-``trace_constants()``: the reduction factor ``r``, the SMA switch and diagonal forcing; the
-callbacks of ``ttszoo.training.callbacks`` (``ReductionFactorCallback``,
-``MonotonicAttentionSwitch``, ``DiagonalAttentionForcing``) change them during training. The
+Four Python constants are baked into a traced training step and listed in
+``trace_constants()``: the reduction factor ``r``, the SMA switch, diagonal forcing and the
+scheduled sampling rate; the callbacks of ``ttszoo.training.callbacks``
+(``ReductionFactorCallback``, ``MonotonicAttentionSwitch``, ``DiagonalAttentionForcing``,
+``ScheduledSampling``) change them during training. The
 trainer keeps one compiled step per combination.
 """
 
@@ -244,6 +245,9 @@ class TransformerTTS(AcousticModel):
         self.hard_inference = bool(hard_inference)
         self.prenet_noise_seed = prenet_noise_seed  # validated by the property
         self.diagonal_forcing = False
+        # The share of decoder inputs taken from the model's own prediction in training
+        # (``scheduled_sampling_frames``); ``ttszoo.training.ScheduledSampling`` sets it.
+        self.scheduled_sampling_rate = 0.0
         self._build_encoder()
         self._build_decoder()
         self._build_outputs()
@@ -388,6 +392,7 @@ class TransformerTTS(AcousticModel):
             "reduction_factor": self.reduction_factor,
             "monotonic": self.monotonic,
             "diagonal_forcing": bool(self.diagonal_forcing),
+            "scheduled_sampling_rate": float(self.scheduled_sampling_rate),
         }
 
     # Encoder and decoder.
@@ -432,6 +437,9 @@ class TransformerTTS(AcousticModel):
     def call(self, inputs, training=False):
         """Teacher forcing on ``{"text": [B, N], "mel": [B, T, n_mels], "mel_length": [B]}``.
 
+        An optional ``"decoder_mel"`` [B, T, n_mels] replaces ``mel`` as the frames the decoder
+        reads (scheduled sampling); ``mel`` still sets the lengths.
+
         Returns a dict: ``mel_before`` and ``mel`` [B, T, n_mels] (before / after the postnet),
         ``stop_logits`` [B, T, 3], ``alignments`` a list of [B, ceil(T / r), N] per decoder layer,
         ``memory_mask`` [B, N] and ``step_mask`` [B, ceil(T / r)].
@@ -440,7 +448,7 @@ class TransformerTTS(AcousticModel):
         r = self.reduction_factor
         num_frames = mel.shape[1] if mel.shape[1] is not None else tf.shape(mel)[1]
         memory, memory_mask = self.encode(text, training)
-        mel = tf.cast(mel, self.compute_dtype)
+        mel = tf.cast(inputs.get("decoder_mel", mel), self.compute_dtype)
         go = tf.fill([tf.shape(mel)[0], 1, self.n_mels], tf.cast(self.go_value, mel.dtype))
         frames = subsample_frames(tf.concat([go, mel[:, :-1]], axis=1), r)
         num_steps = tf.shape(frames)[1]
@@ -467,10 +475,10 @@ class TransformerTTS(AcousticModel):
         }
 
     def compute_losses(self, batch, training=False):
-        outputs = self(
-            {"text": batch["text"], "mel": batch["mel"], "mel_length": batch["mel_length"]},
-            training=training,
-        )
+        inputs = {"text": batch["text"], "mel": batch["mel"], "mel_length": batch["mel_length"]}
+        if training and self.scheduled_sampling_rate > 0:
+            inputs["decoder_mel"] = self.scheduled_sampling_frames(inputs)
+        outputs = self(inputs, training=training)
         mel, mel_length = batch["mel"], batch["mel_length"]
         frame_mask = tf.sequence_mask(mel_length, tf.shape(mel)[1])
         losses = {
@@ -501,6 +509,33 @@ class TransformerTTS(AcousticModel):
             )
         losses["loss"] = total
         return losses
+
+    def scheduled_sampling_frames(self, inputs):
+        """Two-pass scheduled sampling (docs/references.md, Transformer TTS): the decoder input
+        frames [B, T, n_mels] of a training step, each taken with probability
+        ``scheduled_sampling_rate`` from a first, teacher-forced pass's prediction before the
+        postnet (what incremental decoding feeds back) and otherwise from ``inputs["mel"]``.
+
+        No gradient flows through the first pass. The choice is drawn from the stateless seed
+        ``[replica, optimizer step]``: reproducible, and different at every step.
+
+        Raises:
+          ValueError: if the model has no optimizer (compile it with one; the trainer does).
+        """
+        optimizer = getattr(self, "optimizer", None)
+        if optimizer is None:
+            raise ValueError(
+                "Scheduled sampling needs the model compiled with an optimizer, whose "
+                "step count seeds the choice of frames: call model.compile(optimizer=...) (the "
+                "ttszoo trainer does)."
+            )
+        predicted = tf.stop_gradient(self(inputs, training=True)["mel_before"])
+        mel = tf.cast(inputs["mel"], predicted.dtype)
+        replica = tf.distribute.get_replica_context()
+        replica_id = 0 if replica is None else replica.replica_id_in_sync_group
+        seed = tf.stack([tf.cast(replica_id, tf.int32), tf.cast(optimizer.iterations, tf.int32)])
+        chosen = tf.random.stateless_uniform(tf.shape(mel)[:2], seed) < self.scheduled_sampling_rate
+        return tf.where(chosen[:, :, tf.newaxis], predicted, mel)
 
     # Incremental decoding.
 
