@@ -7,7 +7,7 @@ sentences (``held_out_sentences()`` + ``held_out_long_sentences()``, against eSp
 renderings of them), and writes the robustness table:
 
     python benchmarks/transformer_tts_robustness.py run --out runs/tts_robustness \\
-        --variants mha sma sma_r1 sma_r2 --seeds 0 1 2 --cpu_minutes 120 --jobs 2
+        --variants mha sma sma_ss sma_r1 sma_r2 --seeds 0 1 2 --cpu_minutes 120 --jobs 2
 
 Run it again and it skips what is done: a run whose ``training.json`` records the same budget
 is not trained again (an interrupted one resumes from its last checkpoint, with the CPU time it
@@ -15,8 +15,8 @@ had used), and an evaluation of the same training step is not repeated.
 
 Variants (``VARIANTS``): ``mha`` never switches SMA on (gin/recipes/transformer_tts/
 large_mha.gin); ``sma`` (large.gin) is decoded twice, with soft and with hard SMA
-(``TransformerTTS.hard_inference``); ``sma_r1`` and ``sma_r2`` replace the r schedule with a
-fixed r. The budget is ``--steps`` (default: the recipe's ``train.steps``) and, optionally,
+(``TransformerTTS.hard_inference``); ``sma_ss`` adds scheduled sampling from the SMA switch on
+(``ScheduledSampling``); ``sma_r1`` and ``sma_r2`` replace the r schedule with a fixed r. The budget is ``--steps`` (default: the recipe's ``train.steps``) and, optionally,
 ``--cpu_minutes``: the run stops once its process has used that much CPU time (all of it:
 start-up, tracing, validation), whichever comes first.
 
@@ -91,6 +91,12 @@ VARIANTS = {
     "sma": Variant(
         "SMA, r schedule",
         "recipes/transformer_tts/large.gin",
+        decodings=(("soft", False), ("hard", True)),
+    ),
+    "sma_ss": Variant(
+        "SMA, r schedule, scheduled sampling 0.5",
+        "recipes/transformer_tts/large.gin",
+        ("SCHEDULED_SAMPLING_RATE = 0.5",),
         decodings=(("soft", False), ("hard", True)),
     ),
     "sma_r1": Variant(
