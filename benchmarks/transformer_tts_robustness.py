@@ -16,8 +16,8 @@ had used), and an evaluation of the same training step is not repeated.
 Variants (``VARIANTS``): ``mha`` never switches SMA on (gin/recipes/transformer_tts/
 large_mha.gin); ``sma`` (large.gin) is decoded twice, with soft and with hard SMA
 (``TransformerTTS.hard_inference``); ``sma_ss`` adds scheduled sampling from the SMA switch on
-(``ScheduledSampling``); ``sma_r1`` and ``sma_r2`` replace the r schedule with a fixed r. The budget is ``--steps`` (default: the recipe's ``train.steps``) and, optionally,
-``--cpu_minutes``: the run stops once its process has used that much CPU time (all of it:
+(``ScheduledSampling``); ``sma_r1`` and ``sma_r2`` replace the r schedule with a fixed r. The
+budget is ``--steps`` (default: the recipe's ``train.steps``) and, optionally, ``--cpu_minutes``: the run stops once its process has used that much CPU time (all of it:
 start-up, tracing, validation), whichever comes first.
 
 ``--out`` holds ``records/`` (the corpus, preprocessed into eSpeak NG phonemes, or characters
