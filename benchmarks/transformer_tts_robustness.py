@@ -16,7 +16,8 @@ had used), and an evaluation of the same training step is not repeated.
 Variants (``VARIANTS``): ``mha`` never switches SMA on (gin/recipes/transformer_tts/
 large_mha.gin); ``sma`` (large.gin) is decoded twice, with soft and with hard SMA
 (``TransformerTTS.hard_inference``); ``sma_ss`` adds scheduled sampling from the SMA switch on
-(``ScheduledSampling``); ``sma_r1`` and ``sma_r2`` replace the r schedule with a fixed r. The
+(``ScheduledSampling``); ``sma_r1`` and ``sma_r2`` replace the r schedule with a fixed r, and
+``sma_r2_ss`` combines the fixed r = 2 with scheduled sampling. The
 budget is ``--steps`` (default: the recipe's ``train.steps``) and, optionally, ``--cpu_minutes``: the run stops once its process has used that much CPU time (all of it:
 start-up, tracing, validation), whichever comes first.
 
@@ -104,6 +105,11 @@ VARIANTS = {
     ),
     "sma_r2": Variant(
         "SMA, fixed r = 2", "recipes/transformer_tts/large.gin", ("REDUCTION_SCHEDULE = [[0, 2]]",)
+    ),
+    "sma_r2_ss": Variant(
+        "SMA, fixed r = 2, scheduled sampling 0.5",
+        "recipes/transformer_tts/large.gin",
+        ("REDUCTION_SCHEDULE = [[0, 2]]", "SCHEDULED_SAMPLING_RATE = 0.5"),
     ),
 }
 
