@@ -9,6 +9,7 @@ from ttszoo.evaluation.alignment import (
     diagonality,
     failure_rates,
     focus_rate,
+    stall_runs,
 )
 
 
@@ -127,3 +128,28 @@ def test_focus_rate_by_hand():
     # Largest weights 1, 0.5 and 0.25: their mean.
     columns = np.array([[1.0, 0.5, 0.25], [0.0, 0.5, 0.25], [0.0, 0.0, 0.25], [0.0, 0.0, 0.25]])
     assert focus_rate(columns) == pytest.approx((1.0 + 0.5 + 0.25) / 3)
+
+
+def test_stall_runs_list_every_hold_before_the_last_symbol():
+    # Symbols 0..5; the path holds symbol 1 for three more outputs, falls back to 0 once
+    # (no progress), holds 4 for two, reaches the last symbol (5) and then holds it (not a
+    # stall: the utterance may end on its last symbol).
+    path = [0, 1, 1, 1, 1, 2, 0, 3, 4, 4, 4, 5, 5, 5]
+    alignment = path_alignment(path, 6)
+    # Worked out by hand: outputs 2-4 stay on 1; output 6 (back to 0) stays at 2; 9-10 on 4.
+    assert stall_runs(alignment) == [(2, 3, 1), (6, 1, 2), (9, 2, 4)]
+    assert alignment_report(alignment)["longest_stall"] == 3
+    # Forced outputs make no progress: a run before any unforced output has symbol -1.
+    forced = np.zeros(len(path), bool)
+    forced[:2] = True
+    assert stall_runs(alignment, forced=forced)[0] == (0, 2, -1)
+    # A path that never reaches the last symbol stalls until its last output.
+    assert stall_runs(path_alignment([0, 1, 2, 2, 2], 6)) == [(3, 2, 2)]
+    # Two outputs per symbol: one output without progress at every symbol but the last.
+    assert stall_runs(path_alignment(CLEAN, 6)) == [
+        (1, 1, 0),
+        (3, 1, 1),
+        (5, 1, 2),
+        (7, 1, 3),
+        (9, 1, 4),
+    ]

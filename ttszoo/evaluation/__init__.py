@@ -1,7 +1,8 @@
 """Evaluation: does a model say its text? Alignment failures, distances to references, reports.
 
 ``evaluate`` / ``Evaluator`` run ``ttszoo evaluate`` (docs/evaluation.md); the pieces are
-importable on their own: ``alignment_report`` (skips, repeats, stalls), ``focus_rate``,
+importable on their own: ``alignment_report`` (skips, repeats, stalls), ``stall_runs`` (where
+an alignment stops making progress), ``focus_rate``,
 ``attention_spread``, ``dtw``, the mel-cepstral and log-mel features (``utterance_features``,
 ``mel_cepstra``, ``mcd_costs``), the set scores (``ceilings``, ``relative_distance``,
 ``retrieved``) and the text-reliance probes of teacher-forced models (``previous_frame_l1``,
@@ -16,9 +17,11 @@ import importlib
 from ttszoo.evaluation.alignment import (
     alignment_report,
     attention_spread,
+    default_max_stay,
     diagonality,
     failure_rates,
     focus_rate,
+    stall_runs,
 )
 from ttszoo.evaluation.dtw import Warping, dtw, euclidean_costs, l1_costs
 from ttszoo.evaluation.scoring import (
@@ -43,6 +46,7 @@ __all__ = [
     "alignment_report",
     "attention_spread",
     "ceilings",
+    "default_max_stay",
     "diagonality",
     "distance",
     "dtw",
@@ -58,6 +62,7 @@ __all__ = [
     "relative_distance",
     "retrieved",
     "reversed_texts",
+    "stall_runs",
     "symbol_probe_accuracy",
     "utterance_features",
 ]

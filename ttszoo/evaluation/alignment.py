@@ -75,15 +75,13 @@ def attention_spread(alignment):
     return float(np.sqrt(variance).mean())
 
 
-def _checked_inputs(alignment, forced, length_tolerance):
+def _checked_inputs(alignment, forced):
     """The alignment as float64 [N, T] and ``forced`` as bool [T]; ValueError for bad input."""
     alignment = np.asarray(alignment, np.float64)
     if alignment.ndim != 2 or 0 in alignment.shape:
         raise InvalidInputError(
             f"alignment must be a non-empty [symbols, outputs] array, got shape {alignment.shape}."
         )
-    if length_tolerance <= 1.0:
-        raise InvalidInputError(f"length_tolerance must be > 1, got {length_tolerance}.")
     outputs = alignment.shape[1]
     forced = np.zeros(outputs, bool) if forced is None else np.asarray(forced, bool)
     if forced.shape != (outputs,):
@@ -93,12 +91,18 @@ def _checked_inputs(alignment, forced, length_tolerance):
     return alignment, forced
 
 
+def _furthest_reached(alignment, forced):
+    """Each output's own most-attended symbol (-1 where forced) and the furthest symbol reached
+    up to it ([T] each, -1 before the first unforced output)."""
+    own = np.where(forced, -1, alignment_path(alignment))  # forced outputs reach nothing
+    return own, np.maximum.accumulate(own)
+
+
 def _path_moves(alignment, forced, max_jump, max_backtrack):
     """The furthest symbol reached by each output ([T], -1 before the first unforced output),
     and whether the path jumps forward more than ``max_jump`` or falls back more than
     ``max_backtrack`` symbols."""
-    own = np.where(forced, -1, alignment_path(alignment))  # forced outputs reach nothing
-    furthest = np.maximum.accumulate(own)
+    own, furthest = _furthest_reached(alignment, forced)
     before = np.r_[-1, furthest[:-1]]
     skip_jump = bool(((own - before > max_jump) & ~forced).any())
     fell_back = bool(((own < before - max_backtrack) & ~forced).any())
@@ -154,11 +158,14 @@ def alignment_report(
       ValueError: for an alignment that is not a non-empty 2-D array, or a ``forced`` mask of
         another length.
     """
-    alignment, forced = _checked_inputs(alignment, forced, length_tolerance)
+    if length_tolerance <= 1.0:
+        raise InvalidInputError(f"length_tolerance must be > 1, got {length_tolerance}.")
+    alignment, forced = _checked_inputs(alignment, forced)
     symbols, outputs = alignment.shape
     furthest, skip_jump, fell_back = _path_moves(alignment, forced, max_jump, max_backtrack)
-    longest_stall = _longest_stall(furthest, symbols - 1)
-    max_stay = max(8, 4 * outputs / symbols) if max_stay is None else max_stay
+    runs = _runs_without_progress(furthest, symbols - 1)
+    longest_stall = max((length for _, length, _ in runs), default=0)
+    max_stay = default_max_stay(symbols, outputs) if max_stay is None else max_stay
     too_short, too_long = _wrong_length(outputs, stopped, expected_outputs, length_tolerance)
     unfinished = bool(stopped) and bool(furthest[-1] < symbols - 1 - end_tolerance)
     skip = bool(skip_jump or unfinished or too_short)
@@ -177,19 +184,47 @@ def alignment_report(
     }
 
 
-def _longest_stall(furthest, last):
-    """Longest run of outputs that do not raise ``furthest``, counted until it reaches ``last``."""
-    longest = run = 0
-    reached = -1
-    for value in furthest:
+def default_max_stay(symbols, outputs):
+    """The stall limit ``alignment_report`` uses unless told: ``max(8, 4 * outputs / symbols)``,
+    four times the mean number of outputs per symbol, and never under 8 outputs."""
+    return max(8, 4 * outputs / symbols)
+
+
+def stall_runs(alignment, forced=None):
+    """Every run of outputs that makes no progress, before the last symbol is reached.
+
+    Progress is what ``alignment_report`` counts: an unforced output whose most-attended symbol
+    lies beyond every symbol reached before it. A run starts after an output that made progress
+    (or at the first output) and ends at the next one; runs after the last symbol is reached do
+    not count (the end of an utterance may hold its last symbol).
+
+    Args:
+      alignment: [N, T] alignment over the N valid symbols and T outputs.
+      forced: optional bool [T], True where an inference rule replaced the output's attention.
+
+    Returns:
+      list of ``(start, length, symbol)`` int tuples, in order: the first output of the run,
+      how many outputs it lasts and the furthest symbol reached during it (-1 before any
+      progress). ``alignment_report``'s ``longest_stall`` is the largest ``length``.
+    """
+    alignment, forced = _checked_inputs(alignment, forced)
+    _, furthest = _furthest_reached(alignment, forced)
+    return _runs_without_progress(furthest, alignment.shape[0] - 1)
+
+
+def _runs_without_progress(furthest, last):
+    runs, start, reached = [], 0, -1
+    for index, value in enumerate(furthest):
         if reached >= last:
             break
         if value > reached:
-            reached, run = value, 0
-        else:
-            run += 1
-            longest = max(longest, run)
-    return longest
+            if index > start:
+                runs.append((start, index - start, int(reached)))
+            reached, start = value, index + 1
+    end = len(furthest) if reached < last else start
+    if end > start:
+        runs.append((start, end - start, int(reached)))
+    return runs
 
 
 def failure_rates(reports):
