@@ -111,6 +111,8 @@ def _path_moves(alignment, forced, max_jump, max_backtrack):
 
 def _wrong_length(outputs, stopped, expected_outputs, length_tolerance):
     """Whether a stopped utterance is too short or too long for ``expected_outputs``."""
+    if length_tolerance <= 1.0:
+        raise InvalidInputError(f"length_tolerance must be > 1, got {length_tolerance}.")
     if expected_outputs is None or not stopped:
         return False, False
     return (
@@ -158,13 +160,10 @@ def alignment_report(
       ValueError: for an alignment that is not a non-empty 2-D array, or a ``forced`` mask of
         another length.
     """
-    if length_tolerance <= 1.0:
-        raise InvalidInputError(f"length_tolerance must be > 1, got {length_tolerance}.")
     alignment, forced = _checked_inputs(alignment, forced)
     symbols, outputs = alignment.shape
     furthest, skip_jump, fell_back = _path_moves(alignment, forced, max_jump, max_backtrack)
-    runs = _runs_without_progress(furthest, symbols - 1)
-    longest_stall = max((length for _, length, _ in runs), default=0)
+    longest_stall = _longest_stall(furthest, symbols - 1)
     max_stay = default_max_stay(symbols, outputs) if max_stay is None else max_stay
     too_short, too_long = _wrong_length(outputs, stopped, expected_outputs, length_tolerance)
     unfinished = bool(stopped) and bool(furthest[-1] < symbols - 1 - end_tolerance)
@@ -210,6 +209,10 @@ def stall_runs(alignment, forced=None):
     alignment, forced = _checked_inputs(alignment, forced)
     _, furthest = _furthest_reached(alignment, forced)
     return _runs_without_progress(furthest, alignment.shape[0] - 1)
+
+
+def _longest_stall(furthest, last):
+    return max((length for _, length, _ in _runs_without_progress(furthest, last)), default=0)
 
 
 def _runs_without_progress(furthest, last):
