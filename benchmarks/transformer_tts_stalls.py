@@ -70,15 +70,15 @@ def control_start(ids, symbol, space_id):
     return None
 
 
-def stalls_of_sentence(model, tokenizer, sentence, control):
+def stalls_of_sentence(model, tokenizer, sentence, control, space_id):
+    """One sentence's row: its long stalls, the class of each held symbol and, with
+    ``control``, whether the first stall recurs in the text restarted shortly before it."""
     ids = tokenizer.encode(sentence)
     symbols = [tokenizer.decode([index]) for index in ids]
     row = {"sentence": sentence, "symbols": len(ids), **long_stalls(model, ids)}
     row["classes"] = [symbol_class(symbols, symbol) for _, _, symbol in row["stalls"]]
     first = row["stalls"][0][2] if row["stalls"] else None
-    start = (
-        None if first is None or not control else control_start(ids, first, ids_of_space(tokenizer))
-    )
+    start = None if first is None or not control else control_start(ids, first, space_id)
     if start is not None:
         again = long_stalls(model, ids[start:])
         row["control"] = {
@@ -91,6 +91,7 @@ def stalls_of_sentence(model, tokenizer, sentence, control):
 
 
 def ids_of_space(tokenizer):
+    """The tokenizer's id of the word space."""
     (space,) = [i for i in tokenizer.encode("a b") if tokenizer.decode([i]) == " "]
     return space
 
@@ -168,8 +169,10 @@ def main():
     model.hard_inference = args.hard
     model.prenet_noise_seed = args.prenet_noise_seed
     sentences = [s for s in held_out() if len(s) >= args.min_characters]
+    tokenizer = synthesizer.tokenizer
+    space_id = ids_of_space(tokenizer)
     rows = [
-        stalls_of_sentence(model, synthesizer.tokenizer, sentence, not args.no_control)
+        stalls_of_sentence(model, tokenizer, sentence, not args.no_control, space_id)
         for sentence in sentences
     ]
     audio = synthesizer.acoustic.audio_config

@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from transformer_tts_stalls import (  # noqa: E402
     control_start,
+    ids_of_space,
     stalls_of_sentence,
     summary,
     symbol_class,
@@ -63,7 +64,8 @@ def test_a_stall_that_recurs_in_the_shorter_text():
     full = list(range(14)) + [13] * 20 + list(range(14, n))
     short = list(range(8)) + [7] * 20 + list(range(8, n - 6))
     model = PathModel({n: full, n - 6: short})
-    row = stalls_of_sentence(model, tokenizer, sentence, control=True)
+    assert ids_of_space(tokenizer) == 2  # after the padding (0) and the end symbol (1)
+    row = stalls_of_sentence(model, tokenizer, sentence, control=True, space_id=2)
     assert row["stalls"] == [(14, 20, 13)] and row["classes"] == ["inside a word"]
     assert row["control"] == {"start": 6, "recurs": True}
     result = summary([row, {**row, "stalls": [], "classes": []}], seconds_per_step=0.025)

@@ -212,10 +212,12 @@ def stall_runs(alignment, forced=None):
 
 
 def _longest_stall(furthest, last):
+    """The longest of ``_runs_without_progress``, 0 if there is none."""
     return max((length for _, length, _ in _runs_without_progress(furthest, last)), default=0)
 
 
 def _runs_without_progress(furthest, last):
+    """``stall_runs`` from the furthest symbol reached by each output ([T]) and the last symbol."""
     runs, start, reached = [], 0, -1
     for index, value in enumerate(furthest):
         if reached >= last:
