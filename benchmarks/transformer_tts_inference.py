@@ -18,6 +18,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from ttszoo.layers import silence_run_lengths
 from ttszoo.models.transformer_tts.model import TransformerTTS
 
 SMALL = dict(
@@ -66,7 +67,8 @@ def uncached_decoder(model, frames):
         go = tf.fill([1, 1, model.n_mels], model.go_value)
 
         def body(index, buffer):
-            hidden = model._decoder_inputs(buffer, tf.range(frames), False)
+            silent = silence_run_lengths(buffer, model.silence_threshold)
+            hidden = model._decoder_inputs(buffer, tf.range(frames), silent, False)
             for block in model.decoder_blocks:
                 hidden, _ = block(hidden, memory, memory_mask=memory_mask)
             output = model.mel_projection(model.decoder_norm(hidden))

@@ -17,7 +17,8 @@ Variants (``VARIANTS``): ``mha`` never switches SMA on (gin/recipes/transformer_
 large_mha.gin); ``sma`` (large.gin) is decoded twice, with soft and with hard SMA
 (``TransformerTTS.hard_inference``); ``sma_ss`` adds scheduled sampling from the SMA switch on
 (``ScheduledSampling``); ``sma_r1`` and ``sma_r2`` replace the r schedule with a fixed r, and
-``sma_r2_ss`` combines the fixed r = 2 with scheduled sampling. The
+``sma_r2_ss`` combines the fixed r = 2 with scheduled sampling; ``sma_ss_clock`` is ``sma_ss``
+with the decoder's silence clock (``TransformerTTS.silence_clock_frames``). The
 budget is ``--steps`` (default: the recipe's ``train.steps``) and, optionally, ``--cpu_minutes``: the run stops once its process has used that much CPU time (all of it:
 start-up, tracing, validation), whichever comes first.
 
@@ -98,6 +99,12 @@ VARIANTS = {
         "SMA, r schedule, scheduled sampling 0.5",
         "recipes/transformer_tts/large.gin",
         ("SCHEDULED_SAMPLING_RATE = 0.5",),
+        decodings=(("soft", False), ("hard", True)),
+    ),
+    "sma_ss_clock": Variant(
+        "SMA, r schedule, scheduled sampling 0.5, silence clock",
+        "recipes/transformer_tts/large.gin",
+        ("SCHEDULED_SAMPLING_RATE = 0.5", "TransformerTTS.silence_clock_frames = 32"),
         decodings=(("soft", False), ("hard", True)),
     ),
     "sma_r1": Variant(

@@ -129,10 +129,29 @@ def _incremental(model, batch, hard=False):
     )
 
 
-@pytest.mark.parametrize("monotonic, r", [(False, 3), (True, 1)])
-def test_cached_incremental_decoding_equals_teacher_forcing(monotonic, r):
-    model = tiny_model(initial_monotonic=monotonic, initial_reduction_factor=r)
+def with_silence(batch):
+    """``batch`` with silent frames (all zero) at frames 2-6 and 9 of every row."""
+    silent = np.isin(np.arange(batch["mel"].shape[1]), [2, 3, 4, 5, 6, 9])
+    return dict(batch, mel=np.where(silent[None, :, None], 0.0, batch["mel"]).astype(np.float32))
+
+
+def with_random_clock(model, batch):
+    """Builds ``model`` on ``batch`` and draws its silence clock's vectors from N(0, 1)."""
+    model(batch)
+    increments = model.silence_clock.increments
+    increments.assign(np.random.default_rng(1).normal(size=increments.shape).astype(np.float32))
+    return model
+
+
+@pytest.mark.parametrize("monotonic, r, clock", [(False, 3, 0), (True, 1, 0), (True, 2, 4)])
+def test_cached_incremental_decoding_equals_teacher_forcing(monotonic, r, clock):
+    model = tiny_model(
+        initial_monotonic=monotonic, initial_reduction_factor=r, silence_clock_frames=clock
+    )
     batch = tiny_batch()
+    if clock:
+        batch = with_silence(batch)
+        model = with_random_clock(model, batch)
     parallel = model(batch, training=False)
     frames, stops, alignments = _incremental(model, batch)
     steps = math.ceil(12 / r)
@@ -306,6 +325,7 @@ def test_bad_text_ids_raise_clear_errors(text_ids, message):
         ({"model_dim": 7}, "even"),
         ({"max_r": 0}, "max_r"),
         ({"initial_reduction_factor": 5}, "max_r=4"),
+        ({"silence_clock_frames": -1}, "silence_clock_frames"),
     ],
 )
 def test_bad_configs_raise_clear_errors(overrides, message):
@@ -314,7 +334,7 @@ def test_bad_configs_raise_clear_errors(overrides, message):
 
 
 def test_config_round_trip_and_trained_decoding_state():
-    model = tiny_model(initial_monotonic=True, sma_layers=[-1])
+    model = tiny_model(initial_monotonic=True, sma_layers=[-1], silence_clock_frames=3)
     config = model.get_config()
     clone = TransformerTTS.from_config(config)
     assert clone.get_config() == config
@@ -334,8 +354,9 @@ def test_config_round_trip_and_trained_decoding_state():
 
 
 def test_mixed_bfloat16_losses_are_float32_and_close():
-    model = tiny_model(dtype="mixed_bfloat16", initial_monotonic=True, initial_reduction_factor=2)
-    reference = tiny_model(initial_monotonic=True, initial_reduction_factor=2)
+    clocked = dict(initial_monotonic=True, initial_reduction_factor=2, silence_clock_frames=4)
+    model = tiny_model(dtype="mixed_bfloat16", **clocked)
+    reference = tiny_model(**clocked)
     losses = model.compute_losses(tiny_batch())
     reference.compute_losses(tiny_batch())
     reference.set_weights(model.get_weights())

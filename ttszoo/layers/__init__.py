@@ -30,6 +30,7 @@ from ttszoo.layers.reduction import (
     subsample_frames,
     trim_frames,
 )
+from ttszoo.layers.silence_clock import SilenceClock, next_silence_run, silence_run_lengths
 from ttszoo.layers.wavenet import (
     GatedResidualBlock,
     MelUpsampler,
@@ -52,15 +53,18 @@ __all__ = [
     "NoiseLevelEncoding",
     "ReductionFactorSchedule",
     "ReductionProjection",
+    "SilenceClock",
     "StepwiseMonotonicMultiHeadAttention",
     "UBlock",
     "focus_rate",
     "focused_head_weights",
     "frame_interpolation_weights",
     "guided_attention_weights",
+    "next_silence_run",
     "position_prior",
     "raffel_monotonic_attention",
     "reduced_length",
+    "silence_run_lengths",
     "sinusoidal_encoding",
     "stepwise_monotonic_alignment",
     "stepwise_monotonic_hard_alignment",

@@ -21,8 +21,11 @@ import tensorflow as tf
 from ttszoo.errors import InvalidInputError
 from ttszoo.layers import (
     ReductionProjection,
+    SilenceClock,
     StepwiseMonotonicMultiHeadAttention,
+    next_silence_run,
     reduced_length,
+    silence_run_lengths,
     subsample_frames,
     trim_frames,
 )
@@ -76,6 +79,8 @@ HYPERPARAMETERS = (
     "max_synthesis_frames",
     "hard_inference",
     "prenet_noise_seed",
+    "silence_clock_frames",
+    "silence_threshold",
 )
 _POSITIVE_INTS = (
     "vocab_size",
@@ -97,6 +102,11 @@ def _check_arguments(arguments):
     if arguments["model_dim"] % 2:
         raise InvalidInputError(
             f"model_dim must be even (sinusoidal encodings), got {arguments['model_dim']}."
+        )
+    clock = arguments["silence_clock_frames"]
+    if isinstance(clock, bool) or not isinstance(clock, int) or clock < 0:
+        raise InvalidInputError(
+            f"silence_clock_frames must be 0 (no clock) or a positive int, got {clock!r}."
         )
     decoder_layers, sma_layers = arguments["decoder_layers"], arguments["sma_layers"]
     layer_indices = range(decoder_layers) if sma_layers is None else sma_layers
@@ -194,6 +204,11 @@ class TransformerTTS(AcousticModel):
       prenet_noise_seed: None decodes without noise; an int keeps the decoder prenet's dropout
         on in ``synthesize`` (Tacotron 2's inference noise), each step's masks drawn from the
         stateless seed ``[prenet_noise_seed, step]``.
+      silence_clock_frames: 0 (no clock) or the longest silence run, in frames, that the
+        ``SilenceClock`` tells apart: each decoder input then also carries the length of the run
+        of silent input frames ending at it (docs/transformer_tts.md, point 17).
+      silence_threshold: a decoder input frame is silent when its mean over the mel channels is
+        below this (the features are normalised to [0, 1]; eSpeak NG's pauses sit at 0).
     """
 
     def __init__(
@@ -231,6 +246,8 @@ class TransformerTTS(AcousticModel):
         max_synthesis_frames=2000,
         hard_inference=False,
         prenet_noise_seed=None,
+        silence_clock_frames=0,
+        silence_threshold=0.05,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -314,6 +331,11 @@ class TransformerTTS(AcousticModel):
             epsilon=1e-5, dtype=policy, name="decoder_norm"
         )
         self.input_dropout = keras.layers.Dropout(self.dropout, dtype=policy, name="input_dropout")
+        self.silence_clock = None
+        if self.silence_clock_frames:
+            self.silence_clock = SilenceClock(
+                self.silence_clock_frames, self.model_dim, dtype=policy, name="silence_clock"
+            )
 
     def _build_outputs(self):
         policy, r = self.dtype_policy, self.initial_reduction_factor
@@ -426,13 +448,16 @@ class TransformerTTS(AcousticModel):
         stages["memory"] = self.encoder_norm(hidden) * tf.cast(mask, hidden.dtype)[:, :, None]
         return stages, mask
 
-    def _decoder_inputs(self, frames, positions, training, noise_seed=None):
+    def _decoder_inputs(self, frames, positions, silent_steps, training, noise_seed=None):
+        """Decoder inputs [B, S, D] from frames [B, S, n_mels], step indices [S] and, for the
+        silence clock, the silence run [B, S] int (in decoder steps) ending at each step."""
         hidden = self.decoder_prenet(frames, training=training, noise_seed=noise_seed)
         scale = tf.cast(self.decoder_position_scale, hidden.dtype)
         encoding = sinusoidal_encoding(positions * self.reduction_factor, self.model_dim)
-        return self.input_dropout(
-            hidden + scale * tf.cast(encoding, hidden.dtype), training=training
-        )
+        hidden = hidden + scale * tf.cast(encoding, hidden.dtype)
+        if self.silence_clock is not None:
+            hidden = hidden + self.silence_clock(silent_steps * self.reduction_factor)
+        return self.input_dropout(hidden, training=training)
 
     def call(self, inputs, training=False):
         """Teacher forcing on ``{"text": [B, N], "mel": [B, T, n_mels], "mel_length": [B]}``.
@@ -453,7 +478,8 @@ class TransformerTTS(AcousticModel):
         frames = subsample_frames(tf.concat([go, mel[:, :-1]], axis=1), r)
         num_steps = tf.shape(frames)[1]
         step_mask = tf.sequence_mask(reduced_length(mel_length, r), num_steps)
-        hidden = self._decoder_inputs(frames, tf.range(num_steps), training)
+        silent_steps = silence_run_lengths(frames, self.silence_threshold)
+        hidden = self._decoder_inputs(frames, tf.range(num_steps), silent_steps, training)
         alignments = []
         for block in self.decoder_blocks:
             hidden, alignment = block(
@@ -540,10 +566,12 @@ class TransformerTTS(AcousticModel):
     # Incremental decoding.
 
     def initial_decoder_state(self, memory, memory_mask, max_steps):
-        """Per-layer caches for ``max_steps`` decoder steps (see ``DecoderBlock.initial_state``)."""
-        return [
+        """``{"blocks": per-layer caches for max_steps decoder steps (DecoderBlock.initial_state),
+        "silent_steps": [B] int32 silence run of the inputs so far}``."""
+        blocks = [
             block.initial_state(memory, memory_mask, max_steps) for block in self.decoder_blocks
         ]
+        return {"blocks": blocks, "silent_steps": tf.zeros([tf.shape(memory)[0]], tf.int32)}
 
     def decoder_step(self, frame, index, state, memory_mask, hard=False, noise_seed=None):
         """Decoder step ``index`` from the previous frame ``frame`` [B, n_mels] (inference).
@@ -553,17 +581,23 @@ class TransformerTTS(AcousticModel):
         ``alignments`` a list of [B, N] per decoder layer. Without noise it equals step
         ``index`` of ``call`` run with the same decoder inputs (tested).
         """
+        silent_steps = next_silence_run(state["silent_steps"], frame, self.silence_threshold)
         hidden = self._decoder_inputs(
-            frame[:, tf.newaxis, :], index[tf.newaxis], False, noise_seed
+            frame[:, tf.newaxis, :],
+            index[tf.newaxis],
+            silent_steps[:, tf.newaxis],
+            False,
+            noise_seed,
         )[:, 0]
-        new_state, alignments = [], []
-        for block, block_state in zip(self.decoder_blocks, state, strict=True):
+        blocks, alignments = [], []
+        for block, block_state in zip(self.decoder_blocks, state["blocks"], strict=True):
             hidden, alignment, block_state = block.step(
                 hidden, block_state, index, memory_mask, hard=hard
             )
-            new_state.append(block_state)
+            blocks.append(block_state)
             alignments.append(alignment)
         hidden = self.decoder_norm(hidden)[:, tf.newaxis, :]
+        new_state = {"blocks": blocks, "silent_steps": silent_steps}
         return self.mel_projection(hidden), self.stop_projection(hidden), alignments, new_state
 
     @property
