@@ -88,14 +88,14 @@ class HalveResolutionAt(keras.callbacks.Callback):
             self.model.reduction_factor = 2
 
 
-def _trainer(tmp_path, **kwargs):
+def _trainer(tmp_path, validation_dataset=None, **kwargs):
     return Trainer(
         str(tmp_path / "run"),
         tf.distribute.get_strategy(),
         lambda: get_model("tiny_acoustic"),
         make_optimizer,
         synthetic_dataset(None),
-        None,
+        validation_dataset,
         log_every=0,
         checkpoint_every=0,
         sample_every=0,
@@ -149,3 +149,16 @@ def test_train_refuses_an_unknown_setting_naming_the_known_ones(tmp_path):
         ValueError, match=r"unknown settings \['chekpoint_every'\].*'checkpoint_every'"
     ):
         train_tiny(tmp_path / "run", tmp_path / "records", chekpoint_every=5)
+
+
+def test_validation_steps_keep_the_same_batches_at_every_validation(tmp_path):
+    generator = tf.random.Generator.from_seed(0)  # its state moves on: new noise at every pass
+
+    def noisy(batch):  # an augmenting validation set
+        return {**batch, "mel": batch["mel"] + generator.uniform(tf.shape(batch["mel"]))}
+
+    validation = synthetic_dataset(None, split="validation").map(noisy)
+    fixed = _trainer(tmp_path / "fixed", validation_dataset=validation, validation_steps=1)
+    assert fixed.validate() == fixed.validate()
+    whole = _trainer(tmp_path / "whole", validation_dataset=validation, validation_steps=None)
+    assert whole.validate() != whole.validate()

@@ -102,7 +102,9 @@ class Trainer:
       steps_per_execution: training steps run per call into the compiled loop.
       checkpoint_every / log_every / validate_every / sample_every: intervals in steps (0 = never).
       keep_checkpoints: how many checkpoints to keep.
-      validation_steps: validation batches per validation (``None``: the whole split).
+      validation_steps: validation batches per validation, the same ones every time (taken at
+        the first validation and kept in memory, so the losses of two validations compare);
+        ``None``: the whole split, read again at each validation.
       callbacks: ``keras.callbacks.Callback`` instances (see docs/model_directory.md).
       audio_config: ``ttszoo.audio.AudioConfig`` for audio samples.
       verbose: show the progress bar.
@@ -185,18 +187,19 @@ class Trainer:
         """Checks the batch sizes and distributes the datasets over the strategy."""
         strategy = self.strategy
         self.global_batch_size = _global_batch_size(train_dataset, self.replicas, "training")
-        if validation_dataset is not None:
-            _global_batch_size(validation_dataset, self.replicas, "validation")
-            if validation_steps is not None:
-                validation_dataset = validation_dataset.take(validation_steps)
         self._example_batch = next(iter(train_dataset.take(1)))
         self._train_data = strategy.experimental_distribute_dataset(train_dataset.repeat())
-        self._validation_data = (
-            None
-            if validation_dataset is None
-            else strategy.experimental_distribute_dataset(validation_dataset)
-        )
-        sample_source = validation_dataset if validation_dataset is not None else train_dataset
+        sample_source, self._validation_data = train_dataset, None
+        if validation_dataset is not None:
+            _global_batch_size(validation_dataset, self.replicas, "validation")
+            kept = sample_source = validation_dataset
+            if validation_steps is not None:
+                sample_source = validation_dataset.take(validation_steps)
+                # Kept after the first pass: a partial pass over a cached record file (as
+                # make_dataset's) would log a warning at every validation, and the losses of an
+                # augmenting dataset would not compare.
+                kept = sample_source.cache()
+            self._validation_data = strategy.experimental_distribute_dataset(kept)
         self._sample_batch = next(
             iter(strategy.experimental_distribute_dataset(sample_source.take(1)))
         )
