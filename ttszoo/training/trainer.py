@@ -187,19 +187,20 @@ class Trainer:
         """Checks the batch sizes and distributes the datasets over the strategy."""
         strategy = self.strategy
         self.global_batch_size = _global_batch_size(train_dataset, self.replicas, "training")
-        self._example_batch = next(iter(train_dataset.take(1)))
-        self._train_data = strategy.experimental_distribute_dataset(train_dataset.repeat())
-        sample_source, self._validation_data = train_dataset, None
         if validation_dataset is not None:
             _global_batch_size(validation_dataset, self.replicas, "validation")
-            kept = sample_source = validation_dataset
             if validation_steps is not None:
-                sample_source = validation_dataset.take(validation_steps)
-                # Kept after the first pass: a partial pass over a cached record file (as
-                # make_dataset's) would log a warning at every validation, and the losses of an
-                # augmenting dataset would not compare.
-                kept = sample_source.cache()
+                validation_dataset = validation_dataset.take(validation_steps)
+        self._example_batch = next(iter(train_dataset.take(1)))
+        self._train_data = strategy.experimental_distribute_dataset(train_dataset.repeat())
+        self._validation_data = None
+        if validation_dataset is not None:
+            # The taken batches are kept after the first pass: a partial pass over a cached
+            # record file (as make_dataset's) would log a warning at every validation, and the
+            # losses of an augmenting dataset would not compare.
+            kept = validation_dataset if validation_steps is None else validation_dataset.cache()
             self._validation_data = strategy.experimental_distribute_dataset(kept)
+        sample_source = validation_dataset if validation_dataset is not None else train_dataset
         self._sample_batch = next(
             iter(strategy.experimental_distribute_dataset(sample_source.take(1)))
         )
