@@ -171,10 +171,13 @@ class CpuBudget(keras.callbacks.Callback):
 
 def validation_utterances(records_dir, count):
     """The first ``count`` validation utterances of ``records_dir``, one per batch, in order:
-    every probe of a run reads the same ones."""
+    every probe of a run reads the same ones. Uncached: a partial pass over a cached record file
+    logs a warning at every call."""
     from ttszoo.data import make_dataset
 
-    dataset = make_dataset(records_dir, split="validation", batch_size=1, num_buckets=1)
+    dataset = make_dataset(
+        records_dir, split="validation", batch_size=1, num_buckets=1, cache=False
+    )
     return dataset.take(count)
 
 
