@@ -11,6 +11,13 @@ text stalls within ``CONTROL_TOLERANCE`` symbols of the same symbol. A stall tha
 from the text around it; one that does not, from what came before it (the decoder's history,
 its position, the sentence's length).
 
+With ``--anatomy`` each stall is also described against the sentence's eSpeak NG reference
+(docs/transformer_tts.md, point 18): the class of the symbol the attention has to move onto
+next, how many steps the same model holds that symbol when teacher-forced on the reference, how
+much the synthesized frames change during the stall (against the utterance's mean change) and
+how many of them are silent, and how far the alignment's mean position moves while its most
+attended symbol stays.
+
     python benchmarks/transformer_tts_stalls.py --out runs/tts_robustness --variant sma_ss \\
         --seed 0 --prenet_noise_seed 0 --min_characters 100
 
@@ -26,7 +33,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from transformer_tts_robustness import VARIANTS, held_out, run_dir, write_json  # noqa: E402
+from transformer_tts_robustness import (  # noqa: E402
+    VARIANTS,
+    held_out,
+    run_dir,
+    sentences_and_references,
+    write_json,
+)
 
 # Symbols of context the control keeps before the first stall, and how near the stall must come
 # back to count as the same one.
@@ -35,6 +48,10 @@ CONTROL_TOLERANCE = 4
 PUNCTUATION = set(",.:;?!")
 STRESS_MARKS = set("ˈˌ")
 CLASSES = ("inside a word", "space after punctuation", "word space", "punctuation", "stress mark")
+# The sounds eSpeak NG's English IPA writes as vowels; a vowel's length mark is a symbol of its own.
+VOWELS = set("aæɐɑɒɔəɘɚɛɜɝɞɨɪʊʌeiouyøœɤɯʉʏᵻ")
+LENGTH_MARKS = set("ːˑ")
+NEXT_CLASSES = ("stress mark", "length mark", "vowel", "consonant", "word space", "punctuation")
 
 
 def symbol_class(symbols, index):
@@ -48,17 +65,90 @@ def symbol_class(symbols, index):
     return "stress mark" if symbol in STRESS_MARKS else "inside a word"
 
 
-def long_stalls(model, ids):
-    """Decodes ``ids``; returns the decoder steps, whether it stopped and its stall runs longer
-    than the detector's limit, as ``(start, length, symbol)``."""
+def phone_class(symbols, index):
+    """The class of ``symbols[index]`` as a sound, one of ``NEXT_CLASSES``; None for the end
+    symbol (decoded as an empty string) or an index past the text."""
+    if index >= len(symbols) or not symbols[index]:
+        return None
+    symbol = symbols[index]
+    if symbol == " ":
+        return "word space"
+    for name, members in (
+        ("punctuation", PUNCTUATION),
+        ("stress mark", STRESS_MARKS),
+        ("length mark", LENGTH_MARKS),
+        ("vowel", VOWELS),
+    ):
+        if symbol in members:
+            return name
+    return "consonant"
+
+
+def decode(model, ids):
+    """Synthesizes ``ids``: its ``[N, steps]`` step alignment, ``[frames, n_mels]`` mel and
+    whether it stopped."""
+    result = model.synthesize(np.asarray([ids], np.int32))
+    length = int(result["mel_length"][0])
+    return {
+        "alignment": result["step_alignment"][0].numpy(),
+        "mel": result["mel"][0, :length].numpy(),
+        "stopped": bool(result["stopped"][0].numpy()),
+    }
+
+
+def long_stalls(alignment):
+    """The stall runs of a ``[N, steps]`` alignment longer than the detector's limit, as
+    ``(start, length, symbol)``."""
     from ttszoo.evaluation import default_max_stay, stall_runs
 
-    result = model.synthesize(np.asarray([ids], np.int32))
-    alignment = result["step_alignment"][0].numpy()
-    symbols, steps = alignment.shape
-    limit = default_max_stay(symbols, steps)
-    runs = [run for run in stall_runs(alignment) if run[1] > limit]
-    return {"steps": steps, "stopped": bool(result["stopped"][0].numpy()), "stalls": runs}
+    limit = default_max_stay(*alignment.shape)
+    return [run for run in stall_runs(alignment) if run[1] > limit]
+
+
+def teacher_forced_holds(model, ids, mel):
+    """Steps without progress after each symbol is reached (0 where the next step moves on),
+    in the model's alignment layer teacher-forced on ``mel`` [frames, n_mels]: ``[N]`` int."""
+    from ttszoo.evaluation import stall_runs
+
+    outputs = model(
+        {
+            "text": np.asarray([ids], np.int32),
+            "mel": mel[None].astype(np.float32),
+            "mel_length": np.asarray([len(mel)], np.int32),
+        },
+        training=False,
+    )
+    steps = -(-len(mel) // model.reduction_factor)
+    alignment = outputs["alignments"][model.alignment_layer][0].numpy()[:steps].T
+    holds = np.zeros(len(ids), np.int64)
+    for _, length, symbol in stall_runs(alignment):
+        if symbol >= 0:
+            holds[symbol] = length
+    return holds
+
+
+def stall_anatomy(stall, symbols, decoded, r, silence_threshold, holds=None):
+    """One stall ``(start, length, symbol)`` of a decoding (``decode``'s dict) described: the
+    class of the next symbol, the mean frame change during the stall over the utterance's mean
+    change, the share of silent frames (mean below ``silence_threshold``), how far the
+    alignment's mean position moves from the step that reached the symbol to the stall's last
+    step, and the teacher-forced hold of the symbol (from ``holds``, when given)."""
+    start, length, held = stall
+    alignment, mel = decoded["alignment"], decoded["mel"]
+    weights = alignment / np.maximum(alignment.sum(axis=0), 1e-12)
+    position = (weights * np.arange(len(alignment))[:, None]).sum(axis=0)
+    frames = mel[start * r : (start + length) * r]
+    whole = np.abs(np.diff(mel, axis=0)).mean() if len(mel) > 1 else 0.0
+    change = np.abs(np.diff(frames, axis=0)).mean() if len(frames) > 1 else 0.0
+    anatomy = {
+        "next_class": phone_class(symbols, held + 1),
+        "relative_frame_change": float(change / whole) if whole > 0 else None,
+        "silent_share": float((frames.mean(axis=1) < silence_threshold).mean()),
+        "position_advance": float(position[start + length - 1] - position[max(start - 1, 0)]),
+    }
+    if holds is not None:
+        anatomy["teacher_forced_hold"] = int(holds[held])
+    return anatomy
 
 
 def control_start(ids, symbol, space_id):
@@ -70,24 +160,50 @@ def control_start(ids, symbol, space_id):
     return None
 
 
-def stalls_of_sentence(model, tokenizer, sentence, control, space_id):
+def stalls_of_sentence(model, tokenizer, sentence, control, space_id, reference_mel=None):
     """One sentence's row: its long stalls, the class of each held symbol and, with
-    ``control``, whether the first stall recurs in the text restarted shortly before it."""
+    ``control``, whether the first stall recurs in the text restarted shortly before it. With
+    ``reference_mel`` [frames, n_mels] (the reference's normalised mel) each stall's
+    ``stall_anatomy`` and the teacher-forced holds of all the sentence's symbols are added."""
     ids = tokenizer.encode(sentence)
     symbols = [tokenizer.decode([index]) for index in ids]
-    row = {"sentence": sentence, "symbols": len(ids), **long_stalls(model, ids)}
+    decoded = decode(model, ids)
+    row = {
+        "sentence": sentence,
+        "symbols": len(ids),
+        "steps": decoded["alignment"].shape[1],
+        "stopped": decoded["stopped"],
+        "stalls": long_stalls(decoded["alignment"]),
+    }
     row["classes"] = [symbol_class(symbols, symbol) for _, _, symbol in row["stalls"]]
+    if reference_mel is not None:
+        holds = teacher_forced_holds(model, ids, reference_mel)
+        row["next_classes"] = [phone_class(symbols, index + 1) for index in range(len(ids))]
+        row["teacher_forced_holds"] = holds.tolist()
+        row["anatomy"] = [
+            stall_anatomy(
+                stall, symbols, decoded, model.reduction_factor, model.silence_threshold, holds
+            )
+            for stall in row["stalls"]
+        ]
     first = row["stalls"][0][2] if row["stalls"] else None
     start = None if first is None or not control else control_start(ids, first, space_id)
     if start is not None:
-        again = long_stalls(model, ids[start:])
+        again = long_stalls(decode(model, ids[start:])["alignment"])
         row["control"] = {
             "start": start,
-            "recurs": any(
-                abs(s + start - first) <= CONTROL_TOLERANCE for _, _, s in again["stalls"]
-            ),
+            "recurs": any(abs(s + start - first) <= CONTROL_TOLERANCE for _, _, s in again),
         }
     return row
+
+
+def reference_mel(path, audio_config):
+    """The normalised mel [frames, n_mels] of the reference wav at ``path``, as the records
+    hold it for training."""
+    from ttszoo.audio.io import load_wav
+    from ttszoo.audio.spectrogram import compute_features
+
+    return compute_features(load_wav(path, audio_config.sample_rate), audio_config).mel
 
 
 def ids_of_space(tokenizer):
@@ -125,6 +241,64 @@ def summary(rows, seconds_per_step):
     }
 
 
+def anatomy_summary(rows):
+    """The stalls' anatomy pooled over the rows that have one: for each class of the next
+    symbol its share of the stalls and of all symbols (the base rate), the teacher-forced hold
+    of the stalled symbols and of all symbols (mean), and the medians of the relative frame
+    change, silent share and position advance with the share of stalls whose mean position
+    moves by at least one symbol."""
+    rows = [row for row in rows if "anatomy" in row]
+    stalls = [item for row in rows for item in row["anatomy"]]
+    if not stalls:
+        return None
+    base = collections.Counter(c for row in rows for c in row["next_classes"] if c is not None)
+    stalled_next = collections.Counter(item["next_class"] for item in stalls)
+    total_base = sum(base.values())
+    changes = [item["relative_frame_change"] for item in stalls]
+    advances = np.array([item["position_advance"] for item in stalls])
+    return {
+        "stalls": len(stalls),
+        "next_class_share": {name: stalled_next[name] / len(stalls) for name in NEXT_CLASSES},
+        "next_class_base": {name: base[name] / total_base for name in NEXT_CLASSES},
+        "teacher_forced_hold_stalled": float(
+            np.mean([item["teacher_forced_hold"] for item in stalls])
+        ),
+        "teacher_forced_hold_all": float(
+            np.mean([hold for row in rows for hold in row["teacher_forced_holds"][:-1]])
+        ),
+        "relative_frame_change_median": float(np.median([c for c in changes if c is not None])),
+        "silent_share_median": float(np.median([item["silent_share"] for item in stalls])),
+        "position_advance_median": float(np.median(advances)),
+        "position_advance_at_least_one": float((advances >= 1.0).mean()),
+    }
+
+
+def anatomy_markdown(anatomy):
+    lines = [
+        "",
+        f"Anatomy of {anatomy['stalls']} stalls:",
+        "",
+        "| next symbol | share of stalls | share of all symbols |",
+        "|---|---:|---:|",
+    ]
+    for name in NEXT_CLASSES:
+        lines.append(
+            f"| {name} | {anatomy['next_class_share'][name]:.0%} | "
+            f"{anatomy['next_class_base'][name]:.0%} |"
+        )
+    lines += [
+        "",
+        f"Teacher-forced hold (steps without progress), mean: stalled symbols "
+        f"{anatomy['teacher_forced_hold_stalled']:.2f}, all symbols "
+        f"{anatomy['teacher_forced_hold_all']:.2f}. During a stall, medians: frame change "
+        f"{anatomy['relative_frame_change_median']:.2f} of the utterance's mean, silent frames "
+        f"{anatomy['silent_share_median']:.0%}, mean position advance "
+        f"{anatomy['position_advance_median']:.2f} symbols (at least one symbol in "
+        f"{anatomy['position_advance_at_least_one']:.0%} of the stalls).",
+    ]
+    return "\n".join(lines)
+
+
 def markdown(result):
     total_runs = sum(result["runs"].values()) or 1
     total_steps = sum(result["steps"].values()) or 1
@@ -159,6 +333,9 @@ def main():
     parser.add_argument("--prenet_noise_seed", type=int, help="keep the prenet's dropout on")
     parser.add_argument("--min_characters", type=int, default=0, help="skip shorter sentences")
     parser.add_argument("--no_control", action="store_true", help="skip the control decodings")
+    parser.add_argument(
+        "--anatomy", action="store_true", help="describe each stall against the references"
+    )
     args = parser.parse_args()
 
     from ttszoo import Synthesizer
@@ -168,21 +345,33 @@ def main():
     model = synthesizer.acoustic.model
     model.hard_inference = args.hard
     model.prenet_noise_seed = args.prenet_noise_seed
-    sentences = [s for s in held_out() if len(s) >= args.min_characters]
+    audio = synthesizer.acoustic.audio_config
+    sentences = held_out()
+    references = sentences_and_references(args.out)[1] if args.anatomy else None
+    kept = [i for i, sentence in enumerate(sentences) if len(sentence) >= args.min_characters]
     tokenizer = synthesizer.tokenizer
     space_id = ids_of_space(tokenizer)
     rows = [
-        stalls_of_sentence(model, tokenizer, sentence, not args.no_control, space_id)
-        for sentence in sentences
+        stalls_of_sentence(
+            model,
+            tokenizer,
+            sentences[i],
+            not args.no_control,
+            space_id,
+            reference_mel(references[i], audio) if args.anatomy else None,
+        )
+        for i in kept
     ]
-    audio = synthesizer.acoustic.audio_config
     seconds_per_step = model.reduction_factor * audio.hop_length / audio.sample_rate
     result = {**summary(rows, seconds_per_step), "step": synthesizer.acoustic.step, "rows": rows}
+    anatomy = anatomy_summary(rows)
+    if anatomy is not None:
+        result["anatomy"] = anatomy
     name = "stalls" + ("_hard" if args.hard else "")
     if args.prenet_noise_seed is not None:
         name += f"_noise{args.prenet_noise_seed}"
     write_json(directory / f"{name}.json", result)
-    print(markdown(result))
+    print(markdown(result) + ("" if anatomy is None else anatomy_markdown(anatomy)))
 
 
 if __name__ == "__main__":

@@ -4,16 +4,21 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from transformer_tts_stalls import (  # noqa: E402
+    anatomy_summary,
     control_start,
     ids_of_space,
+    phone_class,
+    stall_anatomy,
     stalls_of_sentence,
     summary,
     symbol_class,
+    teacher_forced_holds,
 )
 
 from ttszoo.text import Tokenizer  # noqa: E402
@@ -51,7 +56,12 @@ class PathModel:
         path = self.paths[ids.shape[1]]
         alignment = np.zeros((ids.shape[1], len(path)), np.float32)
         alignment[path, np.arange(len(path))] = 1.0
-        return {"step_alignment": tf.constant(alignment[None]), "stopped": tf.constant([True])}
+        return {
+            "step_alignment": tf.constant(alignment[None]),
+            "stopped": tf.constant([True]),
+            "mel": tf.zeros([1, len(path), 2]),
+            "mel_length": tf.constant([len(path)]),
+        }
 
 
 def test_a_stall_that_recurs_in_the_shorter_text():
@@ -74,3 +84,105 @@ def test_a_stall_that_recurs_in_the_shorter_text():
     assert result["first_stall_step_median"] == 14.0
     assert result["control_recurs"] == 1 and result["controls"] == 1
     assert result["longest_stall_seconds"] == [0.5]
+
+
+def test_phone_classes():
+    symbols = ["k", "ˈ", "ɑ", "ː", "t", ",", " ", "a", ""]
+    assert [phone_class(symbols, i) for i in range(len(symbols) + 1)] == [
+        "consonant",
+        "stress mark",
+        "vowel",
+        "length mark",
+        "consonant",
+        "punctuation",
+        "word space",
+        "vowel",
+        None,  # the end symbol
+        None,  # past the text
+    ]
+
+
+def test_stall_anatomy_against_hand_computed_values():
+    # The most attended symbol goes 0, 1, 1, 1, 1, 2: one stall of 3 steps on symbol 1.
+    alignment = np.zeros((4, 6))
+    alignment[0, 0] = alignment[1, 1] = alignment[2, 5] = 1.0
+    alignment[:, 2] = [0, 0.6, 0.4, 0]
+    alignment[:, 3] = [0, 0.5, 0.2, 0.3]
+    alignment[:, 4] = [0, 0.4, 0.3, 0.3]
+    # r = 2: steps 2 to 4 are frames 4 to 9, quiet (means 0.02 and 0.04) and alternating.
+    levels = [1, 0, 1, 0, 0.02, 0.04, 0.02, 0.04, 0.02, 0.04, 1, 0]
+    mel = np.repeat(np.array(levels)[:, None], 2, axis=1)
+    decoded = {"alignment": alignment, "mel": mel}
+    anatomy = stall_anatomy(
+        (2, 3, 1), ["a", "k", "ˈ", ""], decoded, r=2, silence_threshold=0.05, holds=[0, 2, 0, 0]
+    )
+    # Mean frame change: 0.02 during the stall; (4 * 1 + 0.02 + 5 * 0.02 + 0.96) / 11 overall.
+    assert anatomy["relative_frame_change"] == pytest.approx(0.02 / (5.08 / 11))
+    assert anatomy["silent_share"] == 1.0
+    # Mean position 1 at step 1 (the step that reached the symbol), 0.4 + 0.6 + 0.9 at step 4.
+    assert anatomy["position_advance"] == pytest.approx(0.9)
+    assert anatomy["next_class"] == "stress mark" and anatomy["teacher_forced_hold"] == 2
+
+
+class TeacherForcedModel:
+    """Stands in for a model called teacher-forced: returns a fixed alignment layer output."""
+
+    reduction_factor = 2
+    alignment_layer = 1
+
+    def __init__(self, path, symbols):
+        alignment = np.zeros((1, len(path), symbols), np.float32)
+        alignment[0, np.arange(len(path)), path] = 1.0
+        self.alignment = alignment
+        self.seen = None
+
+    def __call__(self, inputs, training=None):
+        self.seen = inputs
+        return {"alignments": [None, tf.constant(self.alignment)]}
+
+
+def test_teacher_forced_holds_count_steps_without_progress_within_the_mel():
+    # 7 frames at r = 2 are 4 steps: path 0, 0, 1, 2 holds symbol 0 one step. The padded
+    # steps 4 and 5 would hold symbol 2 for two more if they were not cut.
+    model = TeacherForcedModel([0, 0, 1, 2, 2, 2], symbols=4)
+    holds = teacher_forced_holds(model, [5, 6, 7, 1], np.ones((7, 3)))
+    assert holds.tolist() == [1, 0, 0, 0]
+    assert model.seen["mel"].shape == (1, 7, 3) and model.seen["mel_length"].tolist() == [7]
+    assert model.seen["text"].tolist() == [[5, 6, 7, 1]]
+
+
+def test_anatomy_summary_pools_stalls_and_base_rates():
+    def stall(next_class, hold, change, silent, advance):
+        return {
+            "next_class": next_class,
+            "teacher_forced_hold": hold,
+            "relative_frame_change": change,
+            "silent_share": silent,
+            "position_advance": advance,
+        }
+
+    rows = [
+        {
+            "next_classes": ["stress mark", "vowel", "consonant", None],
+            "teacher_forced_holds": [0, 3, 1, 9],  # the last symbol's hold is left out
+            "anatomy": [stall("stress mark", 0, 0.2, 0.0, 0.5), stall("vowel", 3, 0.4, 1.0, 1.5)],
+        },
+        {
+            "next_classes": ["stress mark", None],
+            "teacher_forced_holds": [2, 0],
+            "anatomy": [stall("stress mark", 2, None, 0.5, 2.0)],
+        },
+        {"stalls": []},  # no anatomy: left out
+    ]
+    result = anatomy_summary(rows)
+    assert result["stalls"] == 3
+    assert result["next_class_share"]["stress mark"] == pytest.approx(2 / 3)
+    assert result["next_class_base"]["stress mark"] == pytest.approx(2 / 4)
+    assert result["next_class_base"]["consonant"] == pytest.approx(1 / 4)
+    assert result["teacher_forced_hold_stalled"] == pytest.approx(5 / 3)
+    assert result["teacher_forced_hold_all"] == pytest.approx((0 + 3 + 1 + 2) / 4)
+    assert result["relative_frame_change_median"] == pytest.approx(0.3)
+    assert result["silent_share_median"] == 0.5
+    assert result["position_advance_median"] == 1.5
+    assert result["position_advance_at_least_one"] == pytest.approx(2 / 3)
+    assert anatomy_summary([{"stalls": []}]) is None
