@@ -105,11 +105,21 @@ def long_stalls(alignment):
     return [run for run in stall_runs(alignment) if run[1] > limit]
 
 
-def teacher_forced_holds(model, ids, mel):
-    """Steps without progress after each symbol is reached (0 where the next step moves on),
-    in the model's alignment layer teacher-forced on ``mel`` [frames, n_mels]: ``[N]`` int."""
+def symbol_holds(alignment):
+    """Steps without progress after each symbol is reached (0 where the next step moves on) of
+    a ``[N, steps]`` alignment: ``[N]`` int."""
     from ttszoo.evaluation import stall_runs
 
+    holds = np.zeros(len(alignment), np.int64)
+    for _, length, symbol in stall_runs(alignment):
+        if symbol >= 0:
+            holds[symbol] = length
+    return holds
+
+
+def teacher_forced_holds(model, ids, mel):
+    """``symbol_holds`` of the model's alignment layer teacher-forced on ``mel``
+    [frames, n_mels]."""
     outputs = model(
         {
             "text": np.asarray([ids], np.int32),
@@ -119,12 +129,7 @@ def teacher_forced_holds(model, ids, mel):
         training=False,
     )
     steps = -(-len(mel) // model.reduction_factor)
-    alignment = outputs["alignments"][model.alignment_layer][0].numpy()[:steps].T
-    holds = np.zeros(len(ids), np.int64)
-    for _, length, symbol in stall_runs(alignment):
-        if symbol >= 0:
-            holds[symbol] = length
-    return holds
+    return symbol_holds(outputs["alignments"][model.alignment_layer][0].numpy()[:steps].T)
 
 
 def stall_anatomy(stall, symbols, decoded, r, silence_threshold, holds=None):
@@ -178,8 +183,9 @@ def stalls_of_sentence(model, tokenizer, sentence, control, space_id, reference_
     row["classes"] = [symbol_class(symbols, symbol) for _, _, symbol in row["stalls"]]
     if reference_mel is not None:
         holds = teacher_forced_holds(model, ids, reference_mel)
-        row["next_classes"] = [phone_class(symbols, index + 1) for index in range(len(ids))]
+        row["phone_classes"] = [phone_class(symbols, index) for index in range(len(ids))]
         row["teacher_forced_holds"] = holds.tolist()
+        row["free_running_holds"] = symbol_holds(decoded["alignment"]).tolist()
         row["anatomy"] = [
             stall_anatomy(
                 stall, symbols, decoded, model.reduction_factor, model.silence_threshold, holds
@@ -241,17 +247,39 @@ def summary(rows, seconds_per_step):
     }
 
 
+def _mean_holds(rows, key):
+    """Mean teacher-forced and free-running hold of the symbols, grouped by the class of the
+    symbol (``key="held"``) or of the one after it (``key="next"``); the last symbol is left
+    out (the end of an utterance may hold it)."""
+    groups = collections.defaultdict(lambda: ([], []))
+    for row in rows:
+        classes = row["phone_classes"]
+        for index in range(len(classes) - 1):
+            name = classes[index] if key == "held" else classes[index + 1]
+            if name is not None:
+                groups[name][0].append(row["teacher_forced_holds"][index])
+                groups[name][1].append(row["free_running_holds"][index])
+    return {
+        name: {
+            "symbols": len(taught),
+            "teacher_forced": float(np.mean(taught)),
+            "free_running": float(np.mean(free)),
+        }
+        for name, (taught, free) in groups.items()
+    }
+
+
 def anatomy_summary(rows):
     """The stalls' anatomy pooled over the rows that have one: for each class of the next
     symbol its share of the stalls and of all symbols (the base rate), the teacher-forced hold
-    of the stalled symbols and of all symbols (mean), and the medians of the relative frame
-    change, silent share and position advance with the share of stalls whose mean position
-    moves by at least one symbol."""
+    of the stalled symbols and of all symbols (mean), the medians of the relative frame change,
+    silent share and position advance with the share of stalls whose mean position moves by
+    at least one symbol, and ``_mean_holds`` by held and by next class."""
     rows = [row for row in rows if "anatomy" in row]
     stalls = [item for row in rows for item in row["anatomy"]]
     if not stalls:
         return None
-    base = collections.Counter(c for row in rows for c in row["next_classes"] if c is not None)
+    base = collections.Counter(c for row in rows for c in row["phone_classes"][1:] if c)
     stalled_next = collections.Counter(item["next_class"] for item in stalls)
     total_base = sum(base.values())
     changes = [item["relative_frame_change"] for item in stalls]
@@ -270,6 +298,8 @@ def anatomy_summary(rows):
         "silent_share_median": float(np.median([item["silent_share"] for item in stalls])),
         "position_advance_median": float(np.median(advances)),
         "position_advance_at_least_one": float((advances >= 1.0).mean()),
+        "holds_by_held_class": _mean_holds(rows, "held"),
+        "holds_by_next_class": _mean_holds(rows, "next"),
     }
 
 
@@ -296,6 +326,17 @@ def anatomy_markdown(anatomy):
         f"{anatomy['position_advance_median']:.2f} symbols (at least one symbol in "
         f"{anatomy['position_advance_at_least_one']:.0%} of the stalls).",
     ]
+    for key, title in (("held", "held symbol"), ("next", "next symbol")):
+        lines += [
+            "",
+            f"| {title} | symbols | mean hold, teacher-forced | free-running |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, holds in sorted(anatomy[f"holds_by_{key}_class"].items()):
+            lines.append(
+                f"| {name} | {holds['symbols']} | {holds['teacher_forced']:.2f} | "
+                f"{holds['free_running']:.2f} |"
+            )
     return "\n".join(lines)
 
 

@@ -18,6 +18,7 @@ from transformer_tts_stalls import (  # noqa: E402
     stalls_of_sentence,
     summary,
     symbol_class,
+    symbol_holds,
     teacher_forced_holds,
 )
 
@@ -163,13 +164,15 @@ def test_anatomy_summary_pools_stalls_and_base_rates():
 
     rows = [
         {
-            "next_classes": ["stress mark", "vowel", "consonant", None],
-            "teacher_forced_holds": [0, 3, 1, 9],  # the last symbol's hold is left out
+            "phone_classes": ["consonant", "stress mark", "vowel", "consonant", None],
+            "teacher_forced_holds": [0, 0, 3, 1, 9],  # the last symbol's hold is left out
+            "free_running_holds": [12, 0, 20, 1, 0],
             "anatomy": [stall("stress mark", 0, 0.2, 0.0, 0.5), stall("vowel", 3, 0.4, 1.0, 1.5)],
         },
         {
-            "next_classes": ["stress mark", None],
-            "teacher_forced_holds": [2, 0],
+            "phone_classes": ["vowel", "stress mark", None],
+            "teacher_forced_holds": [2, 0, 0],
+            "free_running_holds": [10, 0, 0],
             "anatomy": [stall("stress mark", 2, None, 0.5, 2.0)],
         },
         {"stalls": []},  # no anatomy: left out
@@ -177,12 +180,26 @@ def test_anatomy_summary_pools_stalls_and_base_rates():
     result = anatomy_summary(rows)
     assert result["stalls"] == 3
     assert result["next_class_share"]["stress mark"] == pytest.approx(2 / 3)
+    # The next symbols: stress mark, vowel, consonant (row 1) and stress mark (row 2).
     assert result["next_class_base"]["stress mark"] == pytest.approx(2 / 4)
     assert result["next_class_base"]["consonant"] == pytest.approx(1 / 4)
     assert result["teacher_forced_hold_stalled"] == pytest.approx(5 / 3)
-    assert result["teacher_forced_hold_all"] == pytest.approx((0 + 3 + 1 + 2) / 4)
+    assert result["teacher_forced_hold_all"] == pytest.approx((0 + 0 + 3 + 1 + 2 + 0) / 6)
     assert result["relative_frame_change_median"] == pytest.approx(0.3)
     assert result["silent_share_median"] == 0.5
     assert result["position_advance_median"] == 1.5
     assert result["position_advance_at_least_one"] == pytest.approx(2 / 3)
+    held = result["holds_by_held_class"]
+    assert held["vowel"] == {"symbols": 2, "teacher_forced": 2.5, "free_running": 15.0}
+    assert held["consonant"] == {"symbols": 2, "teacher_forced": 0.5, "free_running": 6.5}
+    assert held["stress mark"] == {"symbols": 2, "teacher_forced": 0.0, "free_running": 0.0}
+    before = result["holds_by_next_class"]
+    assert before["stress mark"] == {"symbols": 2, "teacher_forced": 1.0, "free_running": 11.0}
+    assert before["vowel"] == {"symbols": 1, "teacher_forced": 0.0, "free_running": 0.0}
     assert anatomy_summary([{"stalls": []}]) is None
+
+
+def test_symbol_holds_of_a_path():
+    alignment = np.zeros((4, 7))
+    alignment[[0, 0, 1, 1, 1, 3, 3], np.arange(7)] = 1.0  # symbol 2 is jumped over
+    assert symbol_holds(alignment).tolist() == [1, 2, 0, 0]
