@@ -13,7 +13,8 @@ its position, the sentence's length).
 
 With ``--anatomy`` each stall is also described against the sentence's eSpeak NG reference
 (docs/transformer_tts.md, point 18): the class of the symbol the attention has to move onto
-next, how many steps the same model holds that symbol when teacher-forced on the reference, how
+next, how many decoder steps the same model spends on that symbol when teacher-forced on the
+reference, how
 much the synthesized frames change during the stall (against the utterance's mean change) and
 how many of them are silent, and how far the alignment's mean position moves while its most
 attended symbol stays.
@@ -105,20 +106,17 @@ def long_stalls(alignment):
     return [run for run in stall_runs(alignment) if run[1] > limit]
 
 
-def symbol_holds(alignment):
-    """Steps without progress after each symbol is reached (0 where the next step moves on) of
-    a ``[N, steps]`` alignment: ``[N]`` int."""
-    from ttszoo.evaluation import stall_runs
+def symbol_steps(alignment):
+    """How many decoder steps each symbol is the furthest one reached (the detector's notion of
+    progress) in a ``[N, steps]`` alignment: ``[N]`` int, 0 for a symbol the path jumps over."""
+    from ttszoo.evaluation.alignment import alignment_path
 
-    holds = np.zeros(len(alignment), np.int64)
-    for _, length, symbol in stall_runs(alignment):
-        if symbol >= 0:
-            holds[symbol] = length
-    return holds
+    furthest = np.maximum.accumulate(alignment_path(alignment))
+    return np.bincount(furthest, minlength=len(alignment))
 
 
-def teacher_forced_holds(model, ids, mel):
-    """``symbol_holds`` of the model's alignment layer teacher-forced on ``mel``
+def teacher_forced_steps(model, ids, mel):
+    """``symbol_steps`` of the model's alignment layer teacher-forced on ``mel``
     [frames, n_mels]."""
     outputs = model(
         {
@@ -129,15 +127,16 @@ def teacher_forced_holds(model, ids, mel):
         training=False,
     )
     steps = -(-len(mel) // model.reduction_factor)
-    return symbol_holds(outputs["alignments"][model.alignment_layer][0].numpy()[:steps].T)
+    return symbol_steps(outputs["alignments"][model.alignment_layer][0].numpy()[:steps].T)
 
 
-def stall_anatomy(stall, symbols, decoded, r, silence_threshold, holds=None):
+def stall_anatomy(stall, symbols, decoded, r, silence_threshold, taught_steps=None):
     """One stall ``(start, length, symbol)`` of a decoding (``decode``'s dict) described: the
     class of the next symbol, the mean frame change during the stall over the utterance's mean
     change, the share of silent frames (mean below ``silence_threshold``), how far the
     alignment's mean position moves from the step that reached the symbol to the stall's last
-    step, and the teacher-forced hold of the symbol (from ``holds``, when given)."""
+    step, and the symbol's teacher-forced ``symbol_steps`` (from ``taught_steps``, when
+    given)."""
     start, length, held = stall
     alignment, mel = decoded["alignment"], decoded["mel"]
     weights = alignment / np.maximum(alignment.sum(axis=0), 1e-12)
@@ -151,8 +150,8 @@ def stall_anatomy(stall, symbols, decoded, r, silence_threshold, holds=None):
         "silent_share": float((frames.mean(axis=1) < silence_threshold).mean()),
         "position_advance": float(position[start + length - 1] - position[max(start - 1, 0)]),
     }
-    if holds is not None:
-        anatomy["teacher_forced_hold"] = int(holds[held])
+    if taught_steps is not None:
+        anatomy["teacher_forced_steps"] = int(taught_steps[held])
     return anatomy
 
 
@@ -169,7 +168,8 @@ def stalls_of_sentence(model, tokenizer, sentence, control, space_id, reference_
     """One sentence's row: its long stalls, the class of each held symbol and, with
     ``control``, whether the first stall recurs in the text restarted shortly before it. With
     ``reference_mel`` [frames, n_mels] (the reference's normalised mel) each stall's
-    ``stall_anatomy`` and the teacher-forced holds of all the sentence's symbols are added."""
+    ``stall_anatomy`` and the ``symbol_steps`` of all the sentence's symbols, teacher-forced
+    and free-running, are added."""
     ids = tokenizer.encode(sentence)
     symbols = [tokenizer.decode([index]) for index in ids]
     decoded = decode(model, ids)
@@ -182,13 +182,13 @@ def stalls_of_sentence(model, tokenizer, sentence, control, space_id, reference_
     }
     row["classes"] = [symbol_class(symbols, symbol) for _, _, symbol in row["stalls"]]
     if reference_mel is not None:
-        holds = teacher_forced_holds(model, ids, reference_mel)
+        taught = teacher_forced_steps(model, ids, reference_mel)
         row["phone_classes"] = [phone_class(symbols, index) for index in range(len(ids))]
-        row["teacher_forced_holds"] = holds.tolist()
-        row["free_running_holds"] = symbol_holds(decoded["alignment"]).tolist()
+        row["teacher_forced_steps"] = taught.tolist()
+        row["free_running_steps"] = symbol_steps(decoded["alignment"]).tolist()
         row["anatomy"] = [
             stall_anatomy(
-                stall, symbols, decoded, model.reduction_factor, model.silence_threshold, holds
+                stall, symbols, decoded, model.reduction_factor, model.silence_threshold, taught
             )
             for stall in row["stalls"]
         ]
@@ -247,18 +247,18 @@ def summary(rows, seconds_per_step):
     }
 
 
-def _mean_holds(rows, key):
-    """Mean teacher-forced and free-running hold of the symbols, grouped by the class of the
+def _mean_steps(rows, key):
+    """Mean teacher-forced and free-running ``symbol_steps``, grouped by the class of the
     symbol (``key="held"``) or of the one after it (``key="next"``); the last symbol is left
-    out (the end of an utterance may hold it)."""
+    out (the end of an utterance may dwell on it)."""
     groups = collections.defaultdict(lambda: ([], []))
     for row in rows:
         classes = row["phone_classes"]
         for index in range(len(classes) - 1):
             name = classes[index] if key == "held" else classes[index + 1]
             if name is not None:
-                groups[name][0].append(row["teacher_forced_holds"][index])
-                groups[name][1].append(row["free_running_holds"][index])
+                groups[name][0].append(row["teacher_forced_steps"][index])
+                groups[name][1].append(row["free_running_steps"][index])
     return {
         name: {
             "symbols": len(taught),
@@ -271,10 +271,10 @@ def _mean_holds(rows, key):
 
 def anatomy_summary(rows):
     """The stalls' anatomy pooled over the rows that have one: for each class of the next
-    symbol its share of the stalls and of all symbols (the base rate), the teacher-forced hold
+    symbol its share of the stalls and of all symbols (the base rate), the teacher-forced steps
     of the stalled symbols and of all symbols (mean), the medians of the relative frame change,
     silent share and position advance with the share of stalls whose mean position moves by
-    at least one symbol, and ``_mean_holds`` by held and by next class."""
+    at least one symbol, and ``_mean_steps`` by held and by next class."""
     rows = [row for row in rows if "anatomy" in row]
     stalls = [item for row in rows for item in row["anatomy"]]
     if not stalls:
@@ -288,18 +288,18 @@ def anatomy_summary(rows):
         "stalls": len(stalls),
         "next_class_share": {name: stalled_next[name] / len(stalls) for name in NEXT_CLASSES},
         "next_class_base": {name: base[name] / total_base for name in NEXT_CLASSES},
-        "teacher_forced_hold_stalled": float(
-            np.mean([item["teacher_forced_hold"] for item in stalls])
+        "teacher_forced_steps_stalled": float(
+            np.mean([item["teacher_forced_steps"] for item in stalls])
         ),
-        "teacher_forced_hold_all": float(
-            np.mean([hold for row in rows for hold in row["teacher_forced_holds"][:-1]])
+        "teacher_forced_steps_all": float(
+            np.mean([steps for row in rows for steps in row["teacher_forced_steps"][:-1]])
         ),
         "relative_frame_change_median": float(np.median([c for c in changes if c is not None])),
         "silent_share_median": float(np.median([item["silent_share"] for item in stalls])),
         "position_advance_median": float(np.median(advances)),
         "position_advance_at_least_one": float((advances >= 1.0).mean()),
-        "holds_by_held_class": _mean_holds(rows, "held"),
-        "holds_by_next_class": _mean_holds(rows, "next"),
+        "steps_by_held_class": _mean_steps(rows, "held"),
+        "steps_by_next_class": _mean_steps(rows, "next"),
     }
 
 
@@ -318,9 +318,9 @@ def anatomy_markdown(anatomy):
         )
     lines += [
         "",
-        f"Teacher-forced hold (steps without progress), mean: stalled symbols "
-        f"{anatomy['teacher_forced_hold_stalled']:.2f}, all symbols "
-        f"{anatomy['teacher_forced_hold_all']:.2f}. During a stall, medians: frame change "
+        f"Teacher-forced decoder steps per symbol, mean: stalled symbols "
+        f"{anatomy['teacher_forced_steps_stalled']:.2f}, all symbols "
+        f"{anatomy['teacher_forced_steps_all']:.2f}. During a stall, medians: frame change "
         f"{anatomy['relative_frame_change_median']:.2f} of the utterance's mean, silent frames "
         f"{anatomy['silent_share_median']:.0%}, mean position advance "
         f"{anatomy['position_advance_median']:.2f} symbols (at least one symbol in "
@@ -329,13 +329,13 @@ def anatomy_markdown(anatomy):
     for key, title in (("held", "held symbol"), ("next", "next symbol")):
         lines += [
             "",
-            f"| {title} | symbols | mean hold, teacher-forced | free-running |",
+            f"| {title} | symbols | mean steps, teacher-forced | free-running |",
             "|---|---:|---:|---:|",
         ]
-        for name, holds in sorted(anatomy[f"holds_by_{key}_class"].items()):
+        for name, steps in sorted(anatomy[f"steps_by_{key}_class"].items()):
             lines.append(
-                f"| {name} | {holds['symbols']} | {holds['teacher_forced']:.2f} | "
-                f"{holds['free_running']:.2f} |"
+                f"| {name} | {steps['symbols']} | {steps['teacher_forced']:.2f} | "
+                f"{steps['free_running']:.2f} |"
             )
     return "\n".join(lines)
 

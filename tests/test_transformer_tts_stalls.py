@@ -18,8 +18,8 @@ from transformer_tts_stalls import (  # noqa: E402
     stalls_of_sentence,
     summary,
     symbol_class,
-    symbol_holds,
-    teacher_forced_holds,
+    symbol_steps,
+    teacher_forced_steps,
 )
 
 from ttszoo.text import Tokenizer  # noqa: E402
@@ -115,14 +115,19 @@ def test_stall_anatomy_against_hand_computed_values():
     mel = np.repeat(np.array(levels)[:, None], 2, axis=1)
     decoded = {"alignment": alignment, "mel": mel}
     anatomy = stall_anatomy(
-        (2, 3, 1), ["a", "k", "ˈ", ""], decoded, r=2, silence_threshold=0.05, holds=[0, 2, 0, 0]
+        (2, 3, 1),
+        ["a", "k", "ˈ", ""],
+        decoded,
+        r=2,
+        silence_threshold=0.05,
+        taught_steps=[1, 3, 1, 0],
     )
     # Mean frame change: 0.02 during the stall; (4 * 1 + 0.02 + 5 * 0.02 + 0.96) / 11 overall.
     assert anatomy["relative_frame_change"] == pytest.approx(0.02 / (5.08 / 11))
     assert anatomy["silent_share"] == 1.0
     # Mean position 1 at step 1 (the step that reached the symbol), 0.4 + 0.6 + 0.9 at step 4.
     assert anatomy["position_advance"] == pytest.approx(0.9)
-    assert anatomy["next_class"] == "stress mark" and anatomy["teacher_forced_hold"] == 2
+    assert anatomy["next_class"] == "stress mark" and anatomy["teacher_forced_steps"] == 3
 
 
 class TeacherForcedModel:
@@ -142,21 +147,21 @@ class TeacherForcedModel:
         return {"alignments": [None, tf.constant(self.alignment)]}
 
 
-def test_teacher_forced_holds_count_steps_without_progress_within_the_mel():
-    # 7 frames at r = 2 are 4 steps: path 0, 0, 1, 2 holds symbol 0 one step. The padded
-    # steps 4 and 5 would hold symbol 2 for two more if they were not cut.
+def test_teacher_forced_steps_count_the_steps_on_each_symbol_within_the_mel():
+    # 7 frames at r = 2 are 4 steps: path 0, 0, 1, 2. The padded steps 4 and 5 would add two
+    # steps to symbol 2 if they were not cut.
     model = TeacherForcedModel([0, 0, 1, 2, 2, 2], symbols=4)
-    holds = teacher_forced_holds(model, [5, 6, 7, 1], np.ones((7, 3)))
-    assert holds.tolist() == [1, 0, 0, 0]
+    steps = teacher_forced_steps(model, [5, 6, 7, 1], np.ones((7, 3)))
+    assert steps.tolist() == [2, 1, 1, 0]
     assert model.seen["mel"].shape == (1, 7, 3) and model.seen["mel_length"].tolist() == [7]
     assert model.seen["text"].tolist() == [[5, 6, 7, 1]]
 
 
 def test_anatomy_summary_pools_stalls_and_base_rates():
-    def stall(next_class, hold, change, silent, advance):
+    def stall(next_class, taught, change, silent, advance):
         return {
             "next_class": next_class,
-            "teacher_forced_hold": hold,
+            "teacher_forced_steps": taught,
             "relative_frame_change": change,
             "silent_share": silent,
             "position_advance": advance,
@@ -165,14 +170,14 @@ def test_anatomy_summary_pools_stalls_and_base_rates():
     rows = [
         {
             "phone_classes": ["consonant", "stress mark", "vowel", "consonant", None],
-            "teacher_forced_holds": [0, 0, 3, 1, 9],  # the last symbol's hold is left out
-            "free_running_holds": [12, 0, 20, 1, 0],
+            "teacher_forced_steps": [0, 0, 3, 1, 9],  # the last symbol's steps are left out
+            "free_running_steps": [12, 0, 20, 1, 0],
             "anatomy": [stall("stress mark", 0, 0.2, 0.0, 0.5), stall("vowel", 3, 0.4, 1.0, 1.5)],
         },
         {
             "phone_classes": ["vowel", "stress mark", None],
-            "teacher_forced_holds": [2, 0, 0],
-            "free_running_holds": [10, 0, 0],
+            "teacher_forced_steps": [2, 0, 0],
+            "free_running_steps": [10, 0, 0],
             "anatomy": [stall("stress mark", 2, None, 0.5, 2.0)],
         },
         {"stalls": []},  # no anatomy: left out
@@ -183,23 +188,23 @@ def test_anatomy_summary_pools_stalls_and_base_rates():
     # The next symbols: stress mark, vowel, consonant (row 1) and stress mark (row 2).
     assert result["next_class_base"]["stress mark"] == pytest.approx(2 / 4)
     assert result["next_class_base"]["consonant"] == pytest.approx(1 / 4)
-    assert result["teacher_forced_hold_stalled"] == pytest.approx(5 / 3)
-    assert result["teacher_forced_hold_all"] == pytest.approx((0 + 0 + 3 + 1 + 2 + 0) / 6)
+    assert result["teacher_forced_steps_stalled"] == pytest.approx(5 / 3)
+    assert result["teacher_forced_steps_all"] == pytest.approx((0 + 0 + 3 + 1 + 2 + 0) / 6)
     assert result["relative_frame_change_median"] == pytest.approx(0.3)
     assert result["silent_share_median"] == 0.5
     assert result["position_advance_median"] == 1.5
     assert result["position_advance_at_least_one"] == pytest.approx(2 / 3)
-    held = result["holds_by_held_class"]
+    held = result["steps_by_held_class"]
     assert held["vowel"] == {"symbols": 2, "teacher_forced": 2.5, "free_running": 15.0}
     assert held["consonant"] == {"symbols": 2, "teacher_forced": 0.5, "free_running": 6.5}
     assert held["stress mark"] == {"symbols": 2, "teacher_forced": 0.0, "free_running": 0.0}
-    before = result["holds_by_next_class"]
+    before = result["steps_by_next_class"]
     assert before["stress mark"] == {"symbols": 2, "teacher_forced": 1.0, "free_running": 11.0}
     assert before["vowel"] == {"symbols": 1, "teacher_forced": 0.0, "free_running": 0.0}
     assert anatomy_summary([{"stalls": []}]) is None
 
 
-def test_symbol_holds_of_a_path():
+def test_symbol_steps_of_a_path():
     alignment = np.zeros((4, 7))
     alignment[[0, 0, 1, 1, 1, 3, 3], np.arange(7)] = 1.0  # symbol 2 is jumped over
-    assert symbol_holds(alignment).tolist() == [1, 2, 0, 0]
+    assert symbol_steps(alignment).tolist() == [2, 3, 0, 2]
