@@ -269,12 +269,23 @@ def _mean_steps(rows, key):
     }
 
 
+def _stalls_when_taught(row):
+    """Whether the detector's stall limit flags the row's teacher-forced alignment: a symbol
+    before the last one holds the path for more than ``default_max_stay`` steps after the step
+    that reached it."""
+    from ttszoo.evaluation import default_max_stay
+
+    steps = row["teacher_forced_steps"]
+    return max(steps[:-1]) - 1 > default_max_stay(len(steps), sum(steps))
+
+
 def anatomy_summary(rows):
     """The stalls' anatomy pooled over the rows that have one: for each class of the next
     symbol its share of the stalls and of all symbols (the base rate), the teacher-forced steps
     of the stalled symbols and of all symbols (mean), the medians of the relative frame change,
     silent share and position advance with the share of stalls whose mean position moves by
-    at least one symbol, and ``_mean_steps`` by held and by next class."""
+    at least one symbol, the share of rows whose teacher-forced alignment the detector flags as
+    a stall (the control), and ``_mean_steps`` by held and by next class."""
     rows = [row for row in rows if "anatomy" in row]
     stalls = [item for row in rows for item in row["anatomy"]]
     if not stalls:
@@ -298,6 +309,7 @@ def anatomy_summary(rows):
         "silent_share_median": float(np.median([item["silent_share"] for item in stalls])),
         "position_advance_median": float(np.median(advances)),
         "position_advance_at_least_one": float((advances >= 1.0).mean()),
+        "teacher_forced_stalled": float(np.mean([_stalls_when_taught(row) for row in rows])),
         "steps_by_held_class": _mean_steps(rows, "held"),
         "steps_by_next_class": _mean_steps(rows, "next"),
     }
@@ -324,7 +336,8 @@ def anatomy_markdown(anatomy):
         f"{anatomy['relative_frame_change_median']:.2f} of the utterance's mean, silent frames "
         f"{anatomy['silent_share_median']:.0%}, mean position advance "
         f"{anatomy['position_advance_median']:.2f} symbols (at least one symbol in "
-        f"{anatomy['position_advance_at_least_one']:.0%} of the stalls).",
+        f"{anatomy['position_advance_at_least_one']:.0%} of the stalls). Teacher-forced on "
+        f"the references, {anatomy['teacher_forced_stalled']:.0%} of these sentences stall.",
     ]
     for key, title in (("held", "held symbol"), ("next", "next symbol")):
         lines += [

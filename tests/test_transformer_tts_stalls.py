@@ -201,6 +201,11 @@ def test_anatomy_summary_pools_stalls_and_base_rates():
     before = result["steps_by_next_class"]
     assert before["stress mark"] == {"symbols": 2, "teacher_forced": 1.0, "free_running": 11.0}
     assert before["vowel"] == {"symbols": 1, "teacher_forced": 0.0, "free_running": 0.0}
+    # Row 1: 13 steps over 5 symbols, limit max(8, 4 * 13 / 5); its longest stay before the last
+    # symbol is 2 steps after the first. Row 2: limit 8, 1 step after the first.
+    assert result["teacher_forced_stalled"] == 0.0
+    rows[0]["teacher_forced_steps"] = [22, 1, 1, 1, 0]  # 21 after the first; limit 4 * 25 / 5
+    assert anatomy_summary(rows)["teacher_forced_stalled"] == 0.5
     assert anatomy_summary([{"stalls": []}]) is None
 
 
