@@ -135,7 +135,7 @@ def stall_anatomy(stall, symbols, decoded, r, silence_threshold, taught_steps=No
     class of the next symbol, the mean frame change during the stall over the utterance's mean
     change, the share of silent frames (mean below ``silence_threshold``), how far the
     alignment's mean position moves from the step that reached the symbol to the stall's last
-    step, and the symbol's teacher-forced ``symbol_steps`` (from ``taught_steps``, when
+    step, the mean weight on the held symbol during the stall, and the symbol's teacher-forced ``symbol_steps`` (from ``taught_steps``, when
     given)."""
     start, length, held = stall
     alignment, mel = decoded["alignment"], decoded["mel"]
@@ -149,6 +149,7 @@ def stall_anatomy(stall, symbols, decoded, r, silence_threshold, taught_steps=No
         "relative_frame_change": float(change / whole) if whole > 0 else None,
         "silent_share": float((frames.mean(axis=1) < silence_threshold).mean()),
         "position_advance": float(position[start + length - 1] - position[max(start - 1, 0)]),
+        "held_weight": float(weights[held, start : start + length].mean()),
     }
     if taught_steps is not None:
         anatomy["teacher_forced_steps"] = int(taught_steps[held])
@@ -283,8 +284,8 @@ def anatomy_summary(rows):
     """The stalls' anatomy pooled over the rows that have one: for each class of the next
     symbol its share of the stalls and of all symbols (the base rate), the teacher-forced steps
     of the stalled symbols and of all symbols (mean), the medians of the relative frame change,
-    silent share and position advance with the share of stalls whose mean position moves by
-    at least one symbol, the share of rows whose teacher-forced alignment the detector flags as
+    silent share, position advance and weight on the held symbol, the share of stalls whose
+    mean position moves by at least one symbol, the share of rows whose teacher-forced alignment the detector flags as
     a stall (the control), and ``_mean_steps`` by held and by next class."""
     rows = [row for row in rows if "anatomy" in row]
     stalls = [item for row in rows for item in row["anatomy"]]
@@ -309,6 +310,7 @@ def anatomy_summary(rows):
         "silent_share_median": float(np.median([item["silent_share"] for item in stalls])),
         "position_advance_median": float(np.median(advances)),
         "position_advance_at_least_one": float((advances >= 1.0).mean()),
+        "held_weight_median": float(np.median([item["held_weight"] for item in stalls])),
         "teacher_forced_stalled": float(np.mean([_stalls_when_taught(row) for row in rows])),
         "steps_by_held_class": _mean_steps(rows, "held"),
         "steps_by_next_class": _mean_steps(rows, "next"),
@@ -336,7 +338,8 @@ def anatomy_markdown(anatomy):
         f"{anatomy['relative_frame_change_median']:.2f} of the utterance's mean, silent frames "
         f"{anatomy['silent_share_median']:.0%}, mean position advance "
         f"{anatomy['position_advance_median']:.2f} symbols (at least one symbol in "
-        f"{anatomy['position_advance_at_least_one']:.0%} of the stalls). Teacher-forced on "
+        f"{anatomy['position_advance_at_least_one']:.0%} of the stalls), weight on the held "
+        f"symbol {anatomy['held_weight_median']:.2f}. Teacher-forced on "
         f"the references, {anatomy['teacher_forced_stalled']:.0%} of these sentences stall.",
     ]
     for key, title in (("held", "held symbol"), ("next", "next symbol")):

@@ -127,6 +127,7 @@ def test_stall_anatomy_against_hand_computed_values():
     assert anatomy["silent_share"] == 1.0
     # Mean position 1 at step 1 (the step that reached the symbol), 0.4 + 0.6 + 0.9 at step 4.
     assert anatomy["position_advance"] == pytest.approx(0.9)
+    assert anatomy["held_weight"] == pytest.approx((0.6 + 0.5 + 0.4) / 3)
     assert anatomy["next_class"] == "stress mark" and anatomy["teacher_forced_steps"] == 3
 
 
@@ -158,13 +159,14 @@ def test_teacher_forced_steps_count_the_steps_on_each_symbol_within_the_mel():
 
 
 def test_anatomy_summary_pools_stalls_and_base_rates():
-    def stall(next_class, taught, change, silent, advance):
+    def stall(next_class, taught, change, silent, advance, weight=0.5):
         return {
             "next_class": next_class,
             "teacher_forced_steps": taught,
             "relative_frame_change": change,
             "silent_share": silent,
             "position_advance": advance,
+            "held_weight": weight,
         }
 
     rows = [
@@ -178,7 +180,7 @@ def test_anatomy_summary_pools_stalls_and_base_rates():
             "phone_classes": ["vowel", "stress mark", None],
             "teacher_forced_steps": [2, 0, 0],
             "free_running_steps": [10, 0, 0],
-            "anatomy": [stall("stress mark", 2, None, 0.5, 2.0)],
+            "anatomy": [stall("stress mark", 2, None, 0.5, 2.0, 0.2)],
         },
         {"stalls": []},  # no anatomy: left out
     ]
@@ -194,6 +196,7 @@ def test_anatomy_summary_pools_stalls_and_base_rates():
     assert result["silent_share_median"] == 0.5
     assert result["position_advance_median"] == 1.5
     assert result["position_advance_at_least_one"] == pytest.approx(2 / 3)
+    assert result["held_weight_median"] == 0.5
     held = result["steps_by_held_class"]
     assert held["vowel"] == {"symbols": 2, "teacher_forced": 2.5, "free_running": 15.0}
     assert held["consonant"] == {"symbols": 2, "teacher_forced": 0.5, "free_running": 6.5}
