@@ -365,10 +365,11 @@ def test_mixed_bfloat16_losses_are_float32_and_close():
     np.testing.assert_allclose(losses["loss"].numpy(), expected, rtol=0.05)
 
 
-def _sampling_model(rate):
+def _sampling_model(rate, passes=1):
     """A model without dropout (its first pass is deterministic), compiled with an optimizer."""
     model = tiny_model(dropout=0.0, decoder_prenet_dropout=0.0, initial_reduction_factor=1)
     model.scheduled_sampling_rate = rate
+    model.scheduled_sampling_passes = passes
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     return model
 
@@ -387,6 +388,17 @@ def test_scheduled_sampling_mixes_recorded_and_predicted_frames():
     np.testing.assert_array_equal(model.scheduled_sampling_frames(inputs).numpy(), frames)
     model.optimizer.iterations.assign_add(1)
     assert not np.array_equal(model.scheduled_sampling_frames(inputs).numpy(), frames)
+
+
+def test_each_scheduled_sampling_pass_reads_the_previous_one():
+    batch = tiny_batch()
+    inputs = {key: batch[key] for key in ("text", "mel", "mel_length")}
+    model = _sampling_model(1.0, passes=3)
+    first = model(inputs, training=True)["mel_before"]
+    second = model({**inputs, "decoder_mel": first}, training=True)["mel_before"]
+    third = model({**inputs, "decoder_mel": second}, training=True)["mel_before"].numpy()
+    np.testing.assert_allclose(model.scheduled_sampling_frames(inputs).numpy(), third, atol=1e-6)
+    assert not np.allclose(third, second.numpy(), atol=1e-4)
 
 
 def test_scheduled_sampling_loss_reads_predictions_and_targets_the_recording():

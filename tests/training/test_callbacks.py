@@ -142,6 +142,21 @@ def test_scheduled_sampling_sets_its_rate_from_start_step():
             callbacks.ScheduledSampling(0, rate)
 
 
+def test_scheduled_sampling_sets_its_passes_from_the_start_of_training():
+    model = ForcedModel()
+    model.scheduled_sampling_rate = 0.0
+    model.scheduled_sampling_passes = 1
+    model.compile(optimizer="adam", loss="mse")
+    data = np.ones((8, 2), np.float32)
+    sampling = callbacks.ScheduledSampling(start_step=3, rate=0.25, passes=3)
+    recorder = Recorder(lambda m: m.scheduled_sampling_passes)
+    model.fit(data, data, batch_size=2, epochs=1, callbacks=[sampling, recorder], verbose=0)
+    assert [passes for passes, _ in recorder.values] == [3, 3, 3, 3]
+    for passes in (0, 1.5, True):
+        with pytest.raises(ValueError, match="passes must be a positive int"):
+            callbacks.ScheduledSampling(0, 0.5, passes=passes)
+
+
 def test_a_switch_needs_its_attribute_on_the_model():
     model = keras.Sequential([keras.layers.Dense(2)])
     model.compile(optimizer="adam", loss="mse")

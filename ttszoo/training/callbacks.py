@@ -221,23 +221,40 @@ class ScheduledSampling(SwitchAtStep):
     sampling, docs/references.md, Transformer TTS): the decoder learns to read, and to decide
     when to move on in the text, from frames like its own at inference. Before ``start_step``
     the model keeps the rate it was built with (0: plain teacher forcing). A step costs about
-    one more forward pass while the rate is above 0.
+    ``passes`` more forward passes while the rate is above 0.
 
     Args:
       start_step: the global step (int >= 0) from which ``rate`` applies.
       rate: the share of decoder input frames taken from the prediction, in [0, 1].
+      passes: the model's ``scheduled_sampling_passes``, set from the start of training: 1 is
+        two-pass scheduled sampling; with k > 1 the chosen frames come from the k-th of k
+        passes, each reading the previous one's frames, so they are predicted from frames the
+        model predicted itself (docs/transformer_tts.md, point 19).
       on_change: optional ``on_change(step, rate)``, see ``StepSwitch``.
     """
 
     attribute = "scheduled_sampling_rate"
 
-    def __init__(self, start_step, rate, on_change=None):
+    def __init__(self, start_step, rate, passes=1, on_change=None):
         _check_step("start_step", start_step)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
             raise InvalidInputError(
                 f"rate must be a number in [0, 1] (the share of predicted decoder inputs), "
                 f"got {rate!r}."
             )
+        if isinstance(passes, bool) or not isinstance(passes, int) or passes < 1:
+            raise InvalidInputError(
+                f"passes must be a positive int (the passes that predict the sampled frames), "
+                f"got {passes!r}."
+            )
         super().__init__(start_step, before=None, after=float(rate), on_change=on_change)
         self.start_step = start_step
         self.rate = float(rate)
+        self.passes = passes
+
+    def on_train_begin(self, logs=None):
+        model = self.model
+        if getattr(model, "scheduled_sampling_passes", self.passes) != self.passes:
+            model.scheduled_sampling_passes = self.passes
+            rebuild_step_functions(model)
+        super().on_train_begin(logs)

@@ -262,9 +262,11 @@ class TransformerTTS(AcousticModel):
         self.hard_inference = bool(hard_inference)
         self.prenet_noise_seed = prenet_noise_seed  # validated by the property
         self.diagonal_forcing = False
-        # The share of decoder inputs taken from the model's own prediction in training
-        # (``scheduled_sampling_frames``); ``ttszoo.training.ScheduledSampling`` sets it.
+        # The share of decoder inputs taken from the model's own prediction in training, and the
+        # passes that predict them (``scheduled_sampling_frames``); ``ttszoo.training.
+        # ScheduledSampling`` sets both.
         self.scheduled_sampling_rate = 0.0
+        self.scheduled_sampling_passes = 1
         self._build_encoder()
         self._build_decoder()
         self._build_outputs()
@@ -541,8 +543,10 @@ class TransformerTTS(AcousticModel):
         frames [B, T, n_mels] of a training step, each taken with probability
         ``scheduled_sampling_rate`` from a first, teacher-forced pass's prediction before the
         postnet (what incremental decoding feeds back) and otherwise from ``inputs["mel"]``.
+        With ``scheduled_sampling_passes`` k > 1 the chosen frames come from pass k, which reads
+        pass k - 1's frames (the same frames chosen every pass).
 
-        No gradient flows through the first pass. The choice is drawn from the stateless seed
+        No gradient flows through these passes. The choice is drawn from the stateless seed
         ``[replica, optimizer step]``: reproducible, and different at every step.
 
         Raises:
@@ -555,13 +559,18 @@ class TransformerTTS(AcousticModel):
                 "step count seeds the choice of frames: call model.compile(optimizer=...) (the "
                 "ttszoo trainer does)."
             )
-        predicted = tf.stop_gradient(self(inputs, training=True)["mel_before"])
-        mel = tf.cast(inputs["mel"], predicted.dtype)
         replica = tf.distribute.get_replica_context()
         replica_id = 0 if replica is None else replica.replica_id_in_sync_group
         seed = tf.stack([tf.cast(replica_id, tf.int32), tf.cast(optimizer.iterations, tf.int32)])
-        chosen = tf.random.stateless_uniform(tf.shape(mel)[:2], seed) < self.scheduled_sampling_rate
-        return tf.where(chosen[:, :, tf.newaxis], predicted, mel)
+        shape = tf.shape(inputs["mel"])[:2]
+        chosen = tf.random.stateless_uniform(shape, seed) < self.scheduled_sampling_rate
+        frames = None
+        for _ in range(self.scheduled_sampling_passes):
+            read = inputs if frames is None else {**inputs, "decoder_mel": frames}
+            predicted = tf.stop_gradient(self(read, training=True)["mel_before"])
+            mel = tf.cast(inputs["mel"], predicted.dtype)
+            frames = tf.where(chosen[:, :, tf.newaxis], predicted, mel)
+        return frames
 
     # Incremental decoding.
 
