@@ -262,9 +262,8 @@ class TransformerTTS(AcousticModel):
         self.hard_inference = bool(hard_inference)
         self.prenet_noise_seed = prenet_noise_seed  # validated by the property
         self.diagonal_forcing = False
-        # The share of decoder inputs taken from the model's own prediction in training, and the
-        # passes that predict them (``scheduled_sampling_frames``); ``ttszoo.training.
-        # ScheduledSampling`` sets both.
+        # Share of decoder inputs predicted in training, and the passes that predict them
+        # (``scheduled_sampling_frames``); ``ttszoo.training.ScheduledSampling`` sets both.
         self.scheduled_sampling_rate = 0.0
         self.scheduled_sampling_passes = 1
         self._build_encoder()
