@@ -135,8 +135,8 @@ def stall_anatomy(stall, symbols, decoded, r, silence_threshold, taught_steps=No
     class of the next symbol, the mean frame change during the stall over the utterance's mean
     change, the share of silent frames (mean below ``silence_threshold``), how far the
     alignment's mean position moves from the step that reached the symbol to the stall's last
-    step, the mean weight on the held symbol during the stall, and the symbol's teacher-forced ``symbol_steps`` (from ``taught_steps``, when
-    given)."""
+    step, the mean weight on the held symbol during the stall, and the symbol's teacher-forced
+    ``symbol_steps`` (from ``taught_steps``, when given)."""
     start, length, held = stall
     alignment, mel = decoded["alignment"], decoded["mel"]
     weights = alignment / np.maximum(alignment.sum(axis=0), 1e-12)
@@ -285,8 +285,9 @@ def anatomy_summary(rows):
     symbol its share of the stalls and of all symbols (the base rate), the teacher-forced steps
     of the stalled symbols and of all symbols (mean), the medians of the relative frame change,
     silent share, position advance and weight on the held symbol, the share of stalls whose
-    mean position moves by at least one symbol, the share of rows whose teacher-forced alignment the detector flags as
-    a stall (the control), and ``_mean_steps`` by held and by next class."""
+    mean position moves by at least one symbol, the share of rows whose teacher-forced
+    alignment the detector flags as a stall (the control), and ``_mean_steps`` by held and by
+    next class."""
     rows = [row for row in rows if "anatomy" in row]
     stalls = [item for row in rows for item in row["anatomy"]]
     if not stalls:
@@ -318,6 +319,7 @@ def anatomy_summary(rows):
 
 
 def anatomy_markdown(anatomy):
+    """``anatomy_summary``'s result as the printed tables and sentence."""
     lines = [
         "",
         f"Anatomy of {anatomy['stalls']} stalls:",

@@ -7,9 +7,9 @@ Liang et al. 2020, "Enhancing Monotonicity for Robust Autoregressive Transformer
 reduction-factor schedule, static ``max_r`` projection and 3-class stop token of
 as-ideas/TransformerTTS (docs/references.md, Reduction factor). See docs/transformer_tts.md.
 
-Four Python constants are baked into a traced training step and listed in
+Five Python constants are baked into a traced training step and listed in
 ``trace_constants()``: the reduction factor ``r``, the SMA switch, diagonal forcing and the
-scheduled sampling rate; the callbacks of ``ttszoo.training.callbacks``
+scheduled sampling rate and passes; the callbacks of ``ttszoo.training.callbacks``
 (``ReductionFactorCallback``, ``MonotonicAttentionSwitch``, ``DiagonalAttentionForcing``,
 ``ScheduledSampling``) change them during training. The
 trainer keeps one compiled step per combination.
@@ -416,6 +416,7 @@ class TransformerTTS(AcousticModel):
             "monotonic": self.monotonic,
             "diagonal_forcing": bool(self.diagonal_forcing),
             "scheduled_sampling_rate": float(self.scheduled_sampling_rate),
+            "scheduled_sampling_passes": int(self.scheduled_sampling_passes),
         }
 
     # Encoder and decoder.
