@@ -115,8 +115,8 @@ def symbol_steps(alignment):
     return np.bincount(furthest, minlength=len(alignment))
 
 
-def teacher_forced_steps(model, ids, mel):
-    """``symbol_steps`` of the model's alignment layer teacher-forced on ``mel``
+def teacher_forced_alignment(model, ids, mel):
+    """The ``[N, steps]`` alignment of the model's alignment layer teacher-forced on ``mel``
     [frames, n_mels]."""
     outputs = model(
         {
@@ -127,7 +127,7 @@ def teacher_forced_steps(model, ids, mel):
         training=False,
     )
     steps = -(-len(mel) // model.reduction_factor)
-    return symbol_steps(outputs["alignments"][model.alignment_layer][0].numpy()[:steps].T)
+    return outputs["alignments"][model.alignment_layer][0].numpy()[:steps].T
 
 
 def stall_anatomy(stall, symbols, decoded, r, silence_threshold, taught_steps=None):
@@ -183,7 +183,11 @@ def stalls_of_sentence(model, tokenizer, sentence, control, space_id, reference_
     }
     row["classes"] = [symbol_class(symbols, symbol) for _, _, symbol in row["stalls"]]
     if reference_mel is not None:
-        taught = teacher_forced_steps(model, ids, reference_mel)
+        from ttszoo.evaluation import alignment_report
+
+        taught_alignment = teacher_forced_alignment(model, ids, reference_mel)
+        taught = symbol_steps(taught_alignment)
+        row["teacher_forced_stall"] = alignment_report(taught_alignment)["stall"]
         row["phone_classes"] = [phone_class(symbols, index) for index in range(len(ids))]
         row["teacher_forced_steps"] = taught.tolist()
         row["free_running_steps"] = symbol_steps(decoded["alignment"]).tolist()
@@ -270,16 +274,6 @@ def _mean_steps(rows, key):
     }
 
 
-def _stalls_when_taught(row):
-    """Whether the detector's stall limit flags the row's teacher-forced alignment: a symbol
-    before the last one holds the path for more than ``default_max_stay`` steps after the step
-    that reached it."""
-    from ttszoo.evaluation import default_max_stay
-
-    steps = row["teacher_forced_steps"]
-    return max(steps[:-1]) - 1 > default_max_stay(len(steps), sum(steps))
-
-
 def anatomy_summary(rows):
     """The stalls' anatomy pooled over the rows that have one: for each class of the next
     symbol its share of the stalls and of all symbols (the base rate), the teacher-forced steps
@@ -312,7 +306,7 @@ def anatomy_summary(rows):
         "position_advance_median": float(np.median(advances)),
         "position_advance_at_least_one": float((advances >= 1.0).mean()),
         "held_weight_median": float(np.median([item["held_weight"] for item in stalls])),
-        "teacher_forced_stalled": float(np.mean([_stalls_when_taught(row) for row in rows])),
+        "teacher_forced_stalled": float(np.mean([row["teacher_forced_stall"] for row in rows])),
         "steps_by_held_class": _mean_steps(rows, "held"),
         "steps_by_next_class": _mean_steps(rows, "next"),
     }

@@ -19,7 +19,7 @@ from transformer_tts_stalls import (  # noqa: E402
     summary,
     symbol_class,
     symbol_steps,
-    teacher_forced_steps,
+    teacher_forced_alignment,
 )
 
 from ttszoo.text import Tokenizer  # noqa: E402
@@ -148,11 +148,11 @@ class TeacherForcedModel:
         return {"alignments": [None, tf.constant(self.alignment)]}
 
 
-def test_teacher_forced_steps_count_the_steps_on_each_symbol_within_the_mel():
+def test_teacher_forced_alignment_is_cut_to_the_mel():
     # 7 frames at r = 2 are 4 steps: path 0, 0, 1, 2. The padded steps 4 and 5 would add two
     # steps to symbol 2 if they were not cut.
     model = TeacherForcedModel([0, 0, 1, 2, 2, 2], symbols=4)
-    steps = teacher_forced_steps(model, [5, 6, 7, 1], np.ones((7, 3)))
+    steps = symbol_steps(teacher_forced_alignment(model, [5, 6, 7, 1], np.ones((7, 3))))
     assert steps.tolist() == [2, 1, 1, 0]
     assert model.seen["mel"].shape == (1, 7, 3) and model.seen["mel_length"].tolist() == [7]
     assert model.seen["text"].tolist() == [[5, 6, 7, 1]]
@@ -174,12 +174,14 @@ def test_anatomy_summary_pools_stalls_and_base_rates():
             "phone_classes": ["consonant", "stress mark", "vowel", "consonant", None],
             "teacher_forced_steps": [0, 0, 3, 1, 9],  # the last symbol's steps are left out
             "free_running_steps": [12, 0, 20, 1, 0],
+            "teacher_forced_stall": False,
             "anatomy": [stall("stress mark", 0, 0.2, 0.0, 0.5), stall("vowel", 3, 0.4, 1.0, 1.5)],
         },
         {
             "phone_classes": ["vowel", "stress mark", None],
             "teacher_forced_steps": [2, 0, 0],
             "free_running_steps": [10, 0, 0],
+            "teacher_forced_stall": False,
             "anatomy": [stall("stress mark", 2, None, 0.5, 2.0, 0.2)],
         },
         {"stalls": []},  # no anatomy: left out
@@ -204,10 +206,8 @@ def test_anatomy_summary_pools_stalls_and_base_rates():
     before = result["steps_by_next_class"]
     assert before["stress mark"] == {"symbols": 2, "teacher_forced": 1.0, "free_running": 11.0}
     assert before["vowel"] == {"symbols": 1, "teacher_forced": 0.0, "free_running": 0.0}
-    # Row 1: 13 steps over 5 symbols, limit max(8, 4 * 13 / 5); its longest stay before the last
-    # symbol is 2 steps after the first. Row 2: limit 8, 1 step after the first.
     assert result["teacher_forced_stalled"] == 0.0
-    rows[0]["teacher_forced_steps"] = [22, 1, 1, 1, 0]  # 21 after the first; limit 4 * 25 / 5
+    rows[0]["teacher_forced_stall"] = True
     assert anatomy_summary(rows)["teacher_forced_stalled"] == 0.5
     assert anatomy_summary([{"stalls": []}]) is None
 
@@ -216,3 +216,33 @@ def test_symbol_steps_of_a_path():
     alignment = np.zeros((4, 7))
     alignment[[0, 0, 1, 1, 1, 3, 3], np.arange(7)] = 1.0  # symbol 2 is jumped over
     assert symbol_steps(alignment).tolist() == [2, 3, 0, 2]
+
+
+class ReferenceModel(PathModel):
+    """A ``PathModel`` that, teacher-forced, follows a fixed path of the alignment layer."""
+
+    reduction_factor = 2
+    alignment_layer = 0
+    silence_threshold = 0.05
+
+    def __init__(self, paths, taught_path, symbols):
+        super().__init__(paths)
+        self.taught = TeacherForcedModel(taught_path, symbols).alignment
+
+    def __call__(self, inputs, training=None):
+        return {"alignments": [tf.constant(self.taught)]}
+
+
+def test_a_row_keeps_the_detectors_verdict_on_the_teacher_forced_alignment():
+    tokenizer = Tokenizer(symbols="characters")
+    ids = tokenizer.encode("aa bb")  # 5 characters and the end symbol
+    n = len(ids)
+    # Teacher-forced, symbol 1 holds 20 steps: 19 without progress, over max(8, 4 * 25 / 6).
+    taught_path = [0] + [1] * 20 + [2, 3, 4, 5]
+    model = ReferenceModel({n: list(range(n))}, taught_path, symbols=n)
+    row = stalls_of_sentence(
+        model, tokenizer, "aa bb", False, space_id=2, reference_mel=np.zeros((50, 2))
+    )
+    assert row["teacher_forced_steps"] == [1, 20, 1, 1, 1, 1]
+    assert row["teacher_forced_stall"] is True
+    assert row["stalls"] == [] and row["anatomy"] == []
